@@ -1,0 +1,37 @@
+# `make demo` and `make test` create .venv/ on first use. torch comes first and pinned, so that no resolver
+# picks a different (multi-GB) build; SpikingJelly 2.0.0 goes in with --no-deps because its declared pins on
+# torchvision/torchaudio cannot be satisfied beside a current torch (its real run-time needs are the
+# `spikingjelly` extra of pyproject.toml).
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.snnq-installed
+
+.PHONY: demo test test-slow bench venv clean
+
+demo: $(STAMP)
+	$(BIN)/snnq demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q --runslow $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(TORCH_PINS)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[all,test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps spikingjelly==2.0.0
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""The ``snnq`` command line."""

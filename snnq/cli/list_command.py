@@ -1,0 +1,19 @@
+"""``snnq list <kind>``: one registered name per line."""
+
+from __future__ import annotations
+
+import argparse
+
+from snnq.registry import REGISTRIES
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("list", help="list registered plugins of one kind, one name per line")
+    parser.add_argument("kind", choices=sorted(REGISTRIES), help="which registry to list")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    for name in REGISTRIES[args.kind].names():
+        print(name)
+    return 0

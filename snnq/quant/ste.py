@@ -1,0 +1,98 @@
+"""Rounding modes and straight-through estimators.
+
+Hardware rounds in a stated way, so every quantizer takes a ``rounding`` option from `ROUNDING`:
+
+- ``half_up``: ``floor(x + 0.5)`` (add half an LSB, then truncate: what an adder followed by a shift does).
+- ``half_even``: round half to even (IEEE default, ``torch.round``).
+- ``floor``: ``floor(x)`` (plain truncation of two's-complement bits).
+
+The straight-through estimators return the rounded value in the forward pass and pass the gradient through
+unchanged in the backward pass (Bengio et al., 2013).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+import torch
+from torch import Tensor
+
+from snnq.errors import UnknownNameError
+
+
+def _round_half_up(x: Tensor) -> Tensor:
+    return torch.floor(x + 0.5)
+
+
+ROUNDING: Mapping[str, Callable[[Tensor], Tensor]] = MappingProxyType(
+    {"half_up": _round_half_up, "half_even": torch.round, "floor": torch.floor}
+)
+
+
+def rounding_function(name: str) -> Callable[[Tensor], Tensor]:
+    """The rounding function called ``name``; unknown names raise with the valid ones listed."""
+    if name not in ROUNDING:
+        raise UnknownNameError("rounding mode", name, ROUNDING)
+    return ROUNDING[name]
+
+
+class _RoundSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor, mode: str) -> Tensor:  # type: ignore[override]
+        return ROUNDING[mode](x)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+        return grad, None
+
+
+def round_ste(x: Tensor, mode: str = "half_up") -> Tensor:
+    """Rounds ``x`` with ``mode`` in the forward pass; identity gradient in the backward pass."""
+    return _RoundSTE.apply(x, mode)
+
+
+class _RoundClampSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor, low: float, high: float, mode: str) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward((x >= low) & (x <= high))
+        return ROUNDING[mode](x).clamp_(low, high)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None, None]:  # type: ignore[override]
+        (inside,) = ctx.saved_tensors
+        return grad * inside, None, None, None
+
+
+def round_clamp_ste(x: Tensor, low: float, high: float, mode: str = "half_up") -> Tensor:
+    """``clamp(round(x), low, high)``; the gradient passes unchanged where ``low <= x <= high`` (bounds included,
+    unlike ``torch.clamp``'s) and is zero outside."""
+    return _RoundClampSTE.apply(x, low, high, mode)
+
+
+def straight_through(x: Tensor, value: Tensor, mask: Tensor | None = None) -> Tensor:
+    """Returns ``value`` exactly, with the gradient of ``value`` plus an identity gradient to ``x``.
+
+    ``mask`` (0/1, broadcastable) zeroes the identity gradient where the quantizer clips. The forward result is
+    ``value + 0`` computed as ``value + (x - x)``, which is exactly ``value`` for finite ``x``.
+    """
+    passthrough = x - x.detach()
+    if mask is not None:
+        passthrough = passthrough * mask
+    return value + passthrough
+
+
+class _ScaleGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor, factor: float) -> Tensor:  # type: ignore[override]
+        ctx.factor = factor
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+        return grad * ctx.factor, None
+
+
+def scale_grad(x: Tensor, factor: float) -> Tensor:
+    """Identity in the forward pass (bit for bit); multiplies the gradient by ``factor`` (LSQ's step-size scale)."""
+    return _ScaleGrad.apply(x, factor)
