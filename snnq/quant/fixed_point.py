@@ -8,7 +8,7 @@ from torch import Tensor
 from snnq.errors import ConfigError
 from snnq.quant.base import Encoding, Quantizer
 from snnq.quant.integer import CodeSet
-from snnq.quant.ste import round_clamp_ste, rounding_function
+from snnq.quant.ste import fixed_step_fake_quant, round_clamp_ste, rounding_function
 from snnq.registry import QUANTIZERS
 
 MAX_BITS = 24  # codes beyond 2^24 are no longer exact in float32
@@ -82,12 +82,17 @@ class FixedPointQuantizer(Quantizer):
     def initialize_(self, x: Tensor) -> None:
         self.fractional_length = frac_bits_for(self.reduce(x.abs(), "amax"), self.bits, self.signed)
 
+    def step(self, x: Tensor) -> Tensor:
+        """``2^-f``, broadcastable against ``x``."""
+        return torch.exp2(-self.per_channel(self.fractional_length, x).to(x.dtype))
+
     def encode(self, x: Tensor) -> Encoding:
-        frac = self.per_channel(self.fractional_length, x).to(x.dtype)
-        scale = torch.exp2(-frac)
+        step, codeset = self.step(x), self.codeset()
+        return Encoding(round_clamp_ste(x / step, codeset.low, codeset.high, self.rounding), step)
+
+    def fake_quantize(self, x: Tensor) -> Tensor:
         codeset = self.codeset()
-        codes = round_clamp_ste(x * torch.exp2(frac), codeset.low, codeset.high, self.rounding)
-        return Encoding(codes, scale)
+        return fixed_step_fake_quant(x, self.step(x), codeset.low, codeset.high, self.rounding)
 
 
 @QUANTIZERS.register("dynamic_fixed_point")
@@ -130,7 +135,7 @@ class DynamicFixedPointQuantizer(FixedPointQuantizer):
         self.running_max = self.reduce(x.abs(), "amax").float()
         super().initialize_(x)
 
-    def encode(self, x: Tensor) -> Encoding:
+    def _follow_range(self, x: Tensor) -> None:
         with torch.no_grad():
             max_abs = self.reduce(x.detach().abs(), "amax").float()
             if self.momentum is not None:
@@ -138,4 +143,11 @@ class DynamicFixedPointQuantizer(FixedPointQuantizer):
                     self.running_max = torch.lerp(self.running_max.to(max_abs), max_abs, self.momentum)
                 max_abs = self.running_max
             self.fractional_length = frac_bits_for(max_abs, self.bits, self.signed)
+
+    def encode(self, x: Tensor) -> Encoding:
+        self._follow_range(x)
         return super().encode(x)
+
+    def fake_quantize(self, x: Tensor) -> Tensor:
+        self._follow_range(x)
+        return super().fake_quantize(x)

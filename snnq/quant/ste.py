@@ -52,22 +52,57 @@ def round_ste(x: Tensor, mode: str = "half_up") -> Tensor:
     return _RoundSTE.apply(x, mode)
 
 
+_INPLACE_ROUNDING: Mapping[str, Callable[[Tensor], Tensor]] = MappingProxyType(
+    {"half_up": lambda t: t.add_(0.5).floor_(), "half_even": torch.Tensor.round_, "floor": torch.Tensor.floor_}
+)
+
+
 class _RoundClampSTE(torch.autograd.Function):
+    # Written for speed on CPU: in-place float ops on one fresh buffer, and a float 0/1 mask built in the
+    # backward pass (boolean comparisons are several times slower than float arithmetic there).
     @staticmethod
     def forward(ctx, x: Tensor, low: float, high: float, mode: str) -> Tensor:  # type: ignore[override]
-        ctx.save_for_backward((x >= low) & (x <= high))
-        return ROUNDING[mode](x).clamp_(low, high)
+        ctx.save_for_backward(x)
+        ctx.bounds = (low, high)
+        return _INPLACE_ROUNDING[mode](x.clone()).clamp_(low, high)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None, None]:  # type: ignore[override]
-        (inside,) = ctx.saved_tensors
-        return grad * inside, None, None, None
+        (x,) = ctx.saved_tensors
+        low, high = ctx.bounds
+        inside = (x - (low + high) / 2).abs_().le_((high - low) / 2)  # 1.0 where low <= x <= high
+        return inside.mul_(grad), None, None, None
 
 
 def round_clamp_ste(x: Tensor, low: float, high: float, mode: str = "half_up") -> Tensor:
     """``clamp(round(x), low, high)``; the gradient passes unchanged where ``low <= x <= high`` (bounds included,
     unlike ``torch.clamp``'s) and is zero outside."""
     return _RoundClampSTE.apply(x, low, high, mode)
+
+
+class _FixedStepFakeQuant(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor, step: Tensor, low: float, high: float, mode: str) -> Tensor:  # type: ignore[override]
+        scaled = torch.div(x, step)
+        ctx.save_for_backward(scaled)
+        ctx.bounds = (low, high)
+        return _INPLACE_ROUNDING[mode](scaled.clone()).clamp_(low, high).mul_(step)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None, None, None]:  # type: ignore[override]
+        (scaled,) = ctx.saved_tensors
+        low, high = ctx.bounds
+        inside = torch.sub(scaled, (low + high) / 2).abs_().le_((high - low) / 2)
+        return inside.mul_(grad), None, None, None, None
+
+
+def fixed_step_fake_quant(x: Tensor, step: Tensor, low: float, high: float, mode: str = "half_up") -> Tensor:
+    """``clamp(round(x / step), low, high) * step`` for a step that is not trained, in one autograd node.
+
+    The same arithmetic, in the same order, as decoding `round_clamp_ste(x / step, ...)` codes, so the result is
+    bit for bit the one the integer form rebuilds; the gradient to ``x`` is 1 inside the range and 0 outside.
+    """
+    return _FixedStepFakeQuant.apply(x, step, low, high, mode)
 
 
 def straight_through(x: Tensor, value: Tensor, mask: Tensor | None = None) -> Tensor:

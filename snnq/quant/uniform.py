@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from snnq.quant.base import Encoding, Quantizer
 from snnq.quant.integer import CodeSet
-from snnq.quant.ste import round_clamp_ste, rounding_function, scale_grad
+from snnq.quant.ste import fixed_step_fake_quant, round_clamp_ste, rounding_function, scale_grad
 from snnq.registry import QUANTIZERS
 
 MIN_STEP = 1e-12  # a learned step is kept above this so that x / s stays finite
@@ -98,6 +98,12 @@ class UniformQuantizer(Quantizer):
         codeset = self.codeset()
         codes = round_clamp_ste(x / step, codeset.low, codeset.high, self.rounding)
         return Encoding(codes, step)
+
+    def fake_quantize(self, x: Tensor) -> Tensor:
+        if self.step.requires_grad:
+            return super().fake_quantize(x)
+        codeset = self.codeset()
+        return fixed_step_fake_quant(x, self.current_step(x), codeset.low, codeset.high, self.rounding)
 
 
 @QUANTIZERS.register("lsq")

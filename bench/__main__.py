@@ -1,0 +1,21 @@
+"""``python -m bench [name ...]``: runs the named benchmarks (all by default) and prints markdown for RESULTS.md."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+BENCHMARKS = ("quant_overhead",)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []][:-1] or None, default=list(BENCHMARKS))
+    args = parser.parse_args()
+    for name in args.names or BENCHMARKS:
+        print(importlib.import_module(f"bench.{name}").run())
+        print()
+
+
+if __name__ == "__main__":
+    main()

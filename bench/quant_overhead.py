@@ -1,0 +1,148 @@
+"""Issue 3's figures: the cost of weight + membrane fake quantization, and snnq's membrane quantizer against
+snnTorch's ``state_quant``, on the 784-1000-10 LIF MLP (T=8, batch 128, fp32) of BENCHMARKS.md.
+
+    python -m bench quant_overhead
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+import snnq
+from bench.harness import compare, environment, report
+
+T, BATCH, SIZES = 8, 128, (784, 1000, 10)
+WEIGHT = {"weight": {"name": "fixed_point", "bits": 4}}
+
+
+class _ATanSpike(torch.autograd.Function):
+    """Heaviside forward, arctan surrogate backward (snnTorch's default surrogate, alpha = 2)."""
+
+    @staticmethod
+    def forward(ctx, u: Tensor) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(u)
+        return (u > 0).to(u.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:  # type: ignore[override]
+        (u,) = ctx.saved_tensors
+        return grad / (1 + (math.pi * u) ** 2)
+
+
+class PlainLIFMLP(nn.Module):
+    """Linear over all T at once, then a LIF loop (beta 0.9, threshold 1, reset by subtraction)."""
+
+    def __init__(self, membrane: nn.Module | None = None):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(SIZES[0], SIZES[1]), nn.Linear(SIZES[1], SIZES[2])
+        self.membrane = membrane
+
+    def lif(self, current: Tensor) -> Tensor:
+        mem = torch.zeros_like(current[0])
+        spikes = []
+        for t in range(current.shape[0]):
+            mem = 0.9 * mem + current[t]
+            if self.membrane is not None:
+                mem = self.membrane(mem)
+            spike = _ATanSpike.apply(mem - 1.0)
+            mem = mem - spike.detach()
+            spikes.append(spike)
+        return torch.stack(spikes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        hidden = self.lif(self.fc1(x))
+        return self.fc2(hidden).sum(0)
+
+
+class SnnTorchMLP(nn.Module):
+    def __init__(self, state_quant: object = False):
+        import snntorch
+
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(SIZES[0], SIZES[1]), nn.Linear(SIZES[1], SIZES[2])
+        self.lif1 = snntorch.Leaky(beta=0.9, init_hidden=True, state_quant=state_quant)
+        self.lif2 = snntorch.Leaky(beta=0.9, init_hidden=True, output=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        from snntorch import utils
+
+        utils.reset(self)
+        total = 0
+        with torch.nn.utils.parametrize.cached():
+            for t in range(x.shape[0]):
+                _, mem = self.lif2(self.fc2(self.lif1(self.fc1(x[t]))))
+                total = total + mem
+        return total
+
+
+def training_step(model: nn.Module, x: Tensor, y: Tensor) -> callable:
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+
+    def step() -> None:
+        loss = nn.functional.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def run() -> str:
+    from snntorch.functional import quant
+
+    torch.manual_seed(0)
+    x = (torch.rand(T, BATCH, SIZES[0]) < 0.2).float()
+    y = torch.randint(0, 10, (BATCH,))
+
+    def quantized(model: nn.Module) -> nn.Module:
+        snnq.quantize_(model, WEIGHT)
+        return model
+
+    membrane = lambda: snnq.membrane_quantizer(8, threshold=1.0)  # noqa: E731
+    plain = compare(
+        {
+            "plain PyTorch LIF MLP, float": training_step(PlainLIFMLP(), x, y),
+            "+ 4-bit weights + 8-bit membrane (snnq)": training_step(quantized(PlainLIFMLP(membrane())), x, y),
+        },
+        repeats=21,
+    )
+    snntorch_times = compare(
+        {
+            "snnTorch Leaky MLP, float": training_step(SnnTorchMLP(), x, y),
+            "+ 4-bit weights + 8-bit state_quant=snnq": training_step(quantized(SnnTorchMLP(membrane())), x, y),
+        },
+        repeats=21,
+    )
+    levels = 2**8
+    ours = snnq.quantizer("uniform", bits=8, signed=True, scale=2.0 / (levels - 1))
+    theirs = quant.state_quant(num_bits=8, uniform=True, threshold=1.0, lower_limit=0, upper_limit=0)
+    mem = torch.randn(BATCH, SIZES[1])
+    op = compare({"snntorch state_quant(num_bits=8)": lambda: theirs(mem), "snnq uniform, 256 levels": lambda: ours(mem)}, repeats=9)
+    whole = compare(
+        {
+            "snnTorch step, state_quant=snntorch (8 bit)": training_step(SnnTorchMLP(theirs), x, y),
+            "snnTorch step, state_quant=snnq (8 bit)": training_step(SnnTorchMLP(membrane()), x, y),
+        },
+        repeats=3,
+        warmup=1,
+    )
+    overhead_plain = plain["+ 4-bit weights + 8-bit membrane (snnq)"] / plain["plain PyTorch LIF MLP, float"]
+    overhead_snntorch = snntorch_times["+ 4-bit weights + 8-bit state_quant=snnq"] / snntorch_times["snnTorch Leaky MLP, float"]
+    speedup_op = op["snntorch state_quant(num_bits=8)"] / op["snnq uniform, 256 levels"]
+    speedup_step = whole["snnTorch step, state_quant=snntorch (8 bit)"] / whole["snnTorch step, state_quant=snnq (8 bit)"]
+    return "\n\n".join(
+        [
+            f"## quant_overhead: 784-1000-10 LIF MLP, T={T}, batch {BATCH}, fp32, training step (fwd+bwd+SGD)",
+            f"Environment: {environment()}",
+            report("plain PyTorch LIF loop", plain, "plain PyTorch LIF MLP, float"),
+            report("snnTorch Leaky loop", snntorch_times, "snnTorch Leaky MLP, float"),
+            report("membrane quantizer alone on [128, 1000]", op, "snnq uniform, 256 levels"),
+            report("whole snnTorch training step with each state_quant", whole, "snnTorch step, state_quant=snnq (8 bit)"),
+            "Targets: fake-quantization overhead <= 1.15x; snnq state_quant >= 50x faster than snnTorch's.",
+            f"Measured: overhead {overhead_plain:.3f}x (plain loop), {overhead_snntorch:.3f}x (snnTorch loop); "
+            f"state_quant speed-up {speedup_op:.0f}x (quantizer alone), {speedup_step:.0f}x (whole training step).",
+        ]
+    )
