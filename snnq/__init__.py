@@ -32,6 +32,9 @@ _LAZY = {
     "IntegerTensor": "snnq.quant",
     "Quantizer": "snnq.quant",
     "membrane_quantizer": "snnq.quant",
+    "neuron": "snnq.neurons",
+    "reset_state": "snnq.neurons",
+    "surrogate": "snnq.neurons",
 }
 
 

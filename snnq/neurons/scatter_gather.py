@@ -1,0 +1,131 @@
+r"""The stateless multi-threshold neuron group of the scatter-and-gather SNN (S1, Zou et al. 2021) [R].
+
+Every time step is independent (the neuron is reset every step) and each of its ``N`` sub-neurons fires at
+most once per step. Sub-neuron ``k`` fires when the input reaches its threshold:
+
+.. math:: s_k = [x \ge \theta + (k - 1)\,\Delta], \qquad k = 1..N \quad (\Delta = \text{spacing})
+
+so the spikes are a thermometer code and their count is the integer activation
+``a = clip(floor((x - theta) / Delta) + 1, 0, N)``: with ``theta = Delta / 2`` this is ``clip(round(x / Delta), 0, N)``,
+the quantized ANN's activation (S1's "scatter"). The next layer sums the ternary-weighted spikes of all
+sub-neurons in one step ("gather"). Output: ``[T, B, ..., N]``, the group along a new last axis.
+
+Quantized mode (``bits=b``): the input is the integer ``c = sat_b(floor(x / scale + 1/2))`` and the thresholds
+are the integers ``theta / scale + (k - 1) Delta / scale``; ``scale`` defaults to ``theta``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from snnq.errors import ConfigError
+from snnq.neurons.base import Neuron, State
+from snnq.neurons.leaky import _saturate
+from snnq.neurons.surrogate import Surrogate
+from snnq.quant.ste import round_ste
+from snnq.registry import NEURONS
+
+
+@NEURONS.register("sg_stateless")
+class ScatterGatherNeuron(Neuron):
+    """Stateless group of ``levels`` threshold neurons whose spike count is the integer activation.
+
+    Args:
+        levels: ``N``, the spike budget (sub-neurons per group; 4 for S1's "four-spike" networks).
+        threshold: ``theta``, the first sub-neuron's threshold.
+        spacing: ``Delta``, the distance between consecutive thresholds.
+        bits: accumulator width for the integer mode (None: float).
+        scale: value of one accumulator code in the integer mode (default ``threshold``); ``threshold`` and
+            ``spacing`` must be integer multiples of it.
+        surrogate, alpha: the surrogate gradient.
+    """
+
+    output_group = True
+    primary_state = "accumulator"
+
+    def __init__(
+        self,
+        *,
+        levels: int = 4,
+        threshold: float = 0.5,
+        spacing: float = 1.0,
+        bits: int | None = None,
+        scale: float | None = None,
+        surrogate: str | Surrogate = "atan",
+        alpha: float | None = None,
+    ):
+        super().__init__(threshold=threshold, surrogate=surrogate, alpha=alpha)
+        self.levels = self.check_int("levels", levels, 1, 255)
+        self.spacing = self.check_positive("spacing", spacing)
+        self.bits, self.scale = bits, scale
+        self.register_buffer("offsets", torch.arange(self.levels, dtype=torch.float32) * self.spacing + self.threshold, persistent=False)
+        if bits is None:
+            return
+        self.check_int("bits", bits, 2, 24)
+        unit = self.threshold if scale is None else self.check_positive("scale", scale)
+        threshold_code, step_code = self.threshold / unit, self.spacing / unit
+        if threshold_code != round(threshold_code) or step_code != round(step_code):
+            raise ConfigError(
+                f"{self.registry_name}: threshold={self.threshold} and spacing={self.spacing} must be integer multiples of "
+                f"scale={unit} in the integer mode"
+            )
+        top = int(threshold_code) + (self.levels - 1) * int(step_code)
+        if top > 2 ** (bits - 1) - 1:
+            raise ConfigError(
+                f"{self.registry_name}: bits={bits} is too small to hold the thresholds: the highest is {top} codes, a "
+                f"{bits}-bit accumulator holds up to {2 ** (bits - 1) - 1}"
+            )
+        self.unit = unit
+        self.register_buffer("threshold_codes", torch.arange(self.levels, dtype=torch.float32) * step_code + threshold_code, persistent=False)
+
+    @property
+    def quantized(self) -> bool:
+        return self.bits is not None
+
+    @property
+    def code_value(self) -> float:
+        return self.unit if self.bits is not None else 1.0
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        assert self.bits is not None
+        return -(2 ** (self.bits - 1)), 2 ** (self.bits - 1) - 1
+
+    def initial_state(self, x: Tensor) -> State:
+        return {"accumulator": torch.zeros_like(x)}
+
+    def step_fn(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        if self.bits is None:
+            return self.surrogate.spike(x.unsqueeze(-1) - self.offsets.to(x.dtype)), x
+        low, high = self.bounds
+        codes = _saturate(round_ste(x / self.unit).clamp(4 * low, 4 * high), low, high)
+        spikes = self.surrogate.spike((codes.unsqueeze(-1) - self.threshold_codes.to(x.dtype)) * self.unit)
+        return spikes, codes
+
+    def step(self, x: Tensor, state: State) -> tuple[Tensor, State]:  # type: ignore[override]
+        spikes, accumulator = self.step_fn(x)
+        return spikes, {"accumulator": accumulator}
+
+    def multi_step(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        spikes, accumulator = self.step_fn(x)  # stateless: all steps at once
+        return spikes, {"accumulator": accumulator[-1]}
+
+    def input_codes(self, x: Tensor) -> Tensor:
+        if self.bits is None:
+            raise self._not_quantized()
+        low, high = self.bounds
+        with torch.no_grad():
+            return torch.floor(x / self.unit + 0.5).clamp(4 * low, 4 * high).to(torch.int64)
+
+    def integer_initial_state(self, codes: Tensor) -> State:
+        return {"accumulator": torch.zeros_like(codes)}
+
+    def integer_step(self, codes: Tensor, state: State) -> tuple[Tensor, State]:
+        low, high = self.bounds
+        accumulator = codes.clamp(low, high)
+        spikes = accumulator.unsqueeze(-1) >= self.threshold_codes.to(torch.int64)
+        return spikes.to(torch.int8), {"accumulator": accumulator}
+
+    def state_codes(self, state: State) -> State:
+        return state
