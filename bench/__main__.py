@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import importlib
 
-BENCHMARKS = ("quant_overhead",)
+BENCHMARKS = ("quant_overhead", "neuron_speed")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("names", nargs="*", choices=[*BENCHMARKS, []][:-1] or None, default=list(BENCHMARKS))
+    parser.add_argument("names", nargs="*", help=f"any of {', '.join(BENCHMARKS)} (default: all)")
     args = parser.parse_args()
     for name in args.names or BENCHMARKS:
         print(importlib.import_module(f"bench.{name}").run())

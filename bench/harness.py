@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from importlib import metadata
 import statistics
 import time
 from collections.abc import Callable, Mapping
@@ -13,11 +14,10 @@ import torch
 def environment() -> str:
     """One line naming the machine and versions, for bench/RESULTS.md."""
     parts = [f"python {platform.python_version()}", f"torch {torch.__version__}", f"{torch.get_num_threads()} threads"]
-    for name in ("snntorch", "spikingjelly"):
+    for name in ("snntorch", "spikingjelly", "triton"):
         try:
-            module = __import__(name)
-            parts.append(f"{name} {getattr(module, '__version__', 'installed')}")
-        except ImportError:
+            parts.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
             parts.append(f"{name} absent")
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or platform.machine()
     return f"{device}; " + ", ".join(parts)

@@ -32,6 +32,8 @@ from snnq.neurons.base import Neuron, State
 from snnq.neurons.leaky_sequence import leaky_sequence
 from snnq.neurons.membrane import FactorLeak, IntegerMembrane, Leak, NoLeak, ShiftLeak
 from snnq.neurons.surrogate import Surrogate
+from snnq.neurons.triton_lif import supports as triton_supports
+from snnq.neurons.triton_lif import triton_leaky_sequence, triton_usable
 from snnq.registry import NEURONS
 
 RESETS = ("subtract", "zero")
@@ -96,7 +98,9 @@ class LeakyNeuron(Neuron):
         return h * (1 - s)
 
     def multi_step(self, x: Tensor, state: State) -> tuple[Tensor, State]:
-        spikes, membrane = leaky_sequence(self, x, state["membrane"].detach())
+        """All steps in one fused kernel: Triton on CUDA devices (`snnq.neurons.triton_lif`), else eager."""
+        run = triton_leaky_sequence if triton_usable(x) and triton_supports(self) else leaky_sequence
+        spikes, membrane = run(self, x, state["membrane"].detach())
         return spikes, {"membrane": membrane}
 
     @property

@@ -97,13 +97,13 @@ class _LeakySequence(torch.autograd.Function):
         slope = neuron.leak.float_factor() if grid is None else neuron.leak.slope()
         slope = float(slope) if not isinstance(slope, float) else slope
 
+        if mask is not None:  # d_t = drive_t m_t + g_u (c_t m_t): one multiply-add per step
+            drive.mul_(mask)
+            carry = mask if carry is None else carry.mul_(mask)
         grad = torch.empty_like(membrane)
         g_u = grad_last if grad_last is not None else torch.zeros_like(membrane[0])
         for t in range(membrane.shape[0] - 1, -1, -1):
-            d = torch.addcmul(drive[t], g_u, carry[t]) if carry is not None else torch.add(drive[t], g_u)
-            if mask is not None:
-                d.mul_(mask[t])
-            grad[t] = d
+            d = torch.addcmul(drive[t], g_u, carry[t], out=grad[t]) if carry is not None else torch.add(drive[t], g_u, out=grad[t])
             g_u = d * slope
 
         grad_weight = None
