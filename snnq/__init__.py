@@ -35,6 +35,8 @@ _LAZY = {
     "neuron": "snnq.neurons",
     "reset_state": "snnq.neurons",
     "surrogate": "snnq.neurons",
+    "convert": "snnq.conversion",
+    "verify": "snnq.conversion",
 }
 
 

@@ -33,6 +33,19 @@ class NonFiniteError(SnnqError, ValueError):
     """A tensor holding NaN or infinity where finite values are required."""
 
 
+class ConversionError(SnnqError, ValueError):
+    """A network, or options, that a converter cannot turn into a spiking network."""
+
+
+class UnsupportedOperationsError(ConversionError):
+    """Operations a converter does not support; ``operations`` lists ``(node name, kind)`` for every one of them."""
+
+    def __init__(self, converter: str, operations: list[tuple[str, str]]):
+        self.operations = operations
+        listed = "; ".join(f"{name} ({kind})" for name, kind in operations)
+        super().__init__(f"{converter}: {len(operations)} unsupported operation(s): {listed}")
+
+
 def did_you_mean(name: str, valid: Iterable[str]) -> str:
     """`" (did you mean 'x'?)"` for the closest valid name, or an empty string when nothing is close."""
     close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.5)

@@ -148,9 +148,9 @@ def check_options(factory: Callable[..., Any], options: dict[str, Any], what: st
 
 QUANTIZERS: Registry[Any] = Registry("quantizer", group="snnq.quantizers", builtins="snnq.quant")
 NEURONS: Registry[Any] = Registry("neuron", group="snnq.neurons", builtins="snnq.neurons")
-CONVERTERS: Registry[Any] = Registry("converter", group="snnq.converters")
-MODELS: Registry[Any] = Registry("model", group="snnq.models")
-BACKENDS: Registry[Any] = Registry("backend", group="snnq.backends")
+CONVERTERS: Registry[Any] = Registry("converter", group="snnq.converters", builtins="snnq.conversion")
+MODELS: Registry[Any] = Registry("model", group="snnq.models", builtins="snnq.models")
+BACKENDS: Registry[Any] = Registry("backend", group="snnq.backends", builtins="snnq.hardware")
 
 REGISTRIES: dict[str, Registry[Any]] = {
     "quantizers": QUANTIZERS,

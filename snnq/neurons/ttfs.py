@@ -10,7 +10,8 @@ first step ``t`` whose threshold it reaches:
 so a spike at ``t`` stands for ``x_max * 2^-t`` and no spike for 0, as in S2's CAT activation
 ``x_max * 2^-clip(round(-log2(v / x_max)), 0, T-1)``. The rounding factor ``r`` is that of the ``log2``
 quantizer's modes: ``nearest`` 3/4 (the nearest power of two), ``log_nearest`` sqrt(1/2) (the nearest on the log
-scale, the CAT formula), ``floor`` 1. The output of window ``w`` encodes the input of window ``w - 1``; the
+scale, the CAT formula), ``floor`` 1. The float mode decides exactly as the ``log2`` quantizer does
+(``x / x_max`` against its float32 factors), so converted spike times equal the quantizer's exponents. The output of window ``w`` encodes the input of window ``w - 1``; the
 first window is silent.
 
 Quantized mode (``bits=b``): the potential is an integer in codes of ``x_max / threshold_code`` and every
@@ -28,10 +29,16 @@ from snnq.errors import UnknownNameError
 from snnq.neurons.base import Neuron, State
 from snnq.neurons.leaky import _saturate
 from snnq.neurons.surrogate import Surrogate
+from snnq.quant.log2 import _SQRT_HALF
 from snnq.quant.ste import round_ste
 from snnq.registry import NEURONS
 
 ROUND_UP_AT = {"nearest": 0.75, "log_nearest": math.sqrt(0.5), "floor": 1.0}
+"""The rounding factors ``r`` as real numbers (the integer mode compares exactly against them)."""
+
+ROUND_UP_AT_FLOAT32 = {"nearest": 0.75, "log_nearest": _SQRT_HALF, "floor": 1.0}
+"""The same factors as the ``log2`` quantizer holds them (float32), used by the float mode so that its spike
+times are the quantizer's exponents bit for bit."""
 
 
 @NEURONS.register("ttfs")
@@ -79,10 +86,6 @@ class TTFSNeuron(Neuron):
     def code_value(self) -> float:
         return self.threshold / self.code if self.bits is not None else 1.0
 
-    def level_thresholds(self, dtype: torch.dtype = torch.float64) -> Tensor:
-        """``r x_max 2^-t`` for ``t = 0..T-1`` in value units."""
-        return ROUND_UP_AT[self.rounding] * self.threshold * torch.exp2(-torch.arange(self.window, dtype=dtype))
-
     # -- training path ----------------------------------------------------------------------------------------
     def initial_state(self, x: Tensor) -> State:
         zeros = torch.zeros_like(x)
@@ -90,9 +93,8 @@ class TTFSNeuron(Neuron):
 
     def _reached(self, potential: Tensor, phase: int) -> Tensor:
         """Exact ``potential >= r x_max 2^-phase`` (potential in codes when quantized), as a 0./1. tensor."""
-        if self.bits is None:
-            bound = ROUND_UP_AT[self.rounding] * self.threshold * 2.0**-phase
-            return torch.ge(potential, bound, out=torch.empty_like(potential))
+        if self.bits is None:  # the log2 quantizer's decision: |x| / x_max against r 2^-t, in the input's precision
+            return torch.ge(potential / self.threshold, ROUND_UP_AT_FLOAT32[self.rounding] * 2.0**-phase, out=torch.empty_like(potential))
         v = potential.double()
         if self.rounding == "log_nearest":  # v >= sqrt(1/2) theta 2^-t  <=>  v >= 0 and v^2 >= theta^2 2^-(2t+1)
             reached = (v >= 0) & (v * v >= float(self.code) ** 2 * 2.0 ** -(2 * phase + 1))
@@ -104,7 +106,8 @@ class TTFSNeuron(Neuron):
         phase = int(state["phase"].flatten()[0]) if state["phase"].numel() else 0
         potential, fired = state["potential"], state["fired"]
         reached = self._reached(potential.detach(), phase)
-        bound = float(self.level_thresholds()[phase]) / self.code_value
+        factor = ROUND_UP_AT_FLOAT32 if self.bits is None else ROUND_UP_AT
+        bound = factor[self.rounding] * self.threshold * 2.0**-phase / self.code_value
         # the spike's value is the exact decision; its gradient is the surrogate's at the distance to the bound
         smooth = self.surrogate.spike((potential - bound) * self.code_value)
         spike = (smooth + (reached - smooth).detach()) * (1 - fired)

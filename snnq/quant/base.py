@@ -69,6 +69,12 @@ class Quantizer(nn.Module):
     def initialize_(self, x: Tensor) -> None:
         """Sets data-dependent parameters from ``x`` (no gradient); quantizers without any ignore it."""
 
+    def fixed_step(self) -> float | None:
+        """The step between adjacent codes when it is one number that does not depend on the input (a linear grid,
+        per tensor, calibrated), as the exact float the forward pass divides by; else None. Converters use it to
+        give spiking neurons the very rounding of this quantizer."""
+        return None
+
     # -- the forward pass and the integer form ---------------------------------------------------------------
     def forward(self, x: Tensor) -> Tensor:
         self.check_input(x)

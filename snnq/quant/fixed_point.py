@@ -86,6 +86,11 @@ class FixedPointQuantizer(Quantizer):
         """``2^-f``, broadcastable against ``x``."""
         return torch.exp2(-self.per_channel(self.fractional_length, x).to(x.dtype))
 
+    def fixed_step(self) -> float | None:
+        if not self._initialized or self.fractional_length.numel() != 1:
+            return None
+        return float(torch.exp2(-self.fractional_length.float()))
+
     def encode(self, x: Tensor) -> Encoding:
         step, codeset = self.step(x), self.codeset()
         return Encoding(round_clamp_ste(x / step, codeset.low, codeset.high, self.rounding), step)
@@ -134,6 +139,9 @@ class DynamicFixedPointQuantizer(FixedPointQuantizer):
     def initialize_(self, x: Tensor) -> None:
         self.running_max = self.reduce(x.abs(), "amax").float()
         super().initialize_(x)
+
+    def fixed_step(self) -> float | None:
+        return None  # the step follows every input (or, with momentum, every training batch)
 
     def _follow_range(self, x: Tensor) -> None:
         with torch.no_grad():

@@ -107,6 +107,12 @@ class Log2Quantizer(Quantizer):
     def initialize_(self, x: Tensor) -> None:
         self.step.data = self._max_magnitude(x).float()
 
+    def fixed_scale(self) -> float | None:
+        """``s`` (x_max) as the forward pass uses it when it does not depend on the input (per tensor), else None."""
+        if (self.scale is None and not self.learn_scale) or not self._initialized or self.step.numel() != 1:
+            return None
+        return float(self.current_scale(torch.zeros(())).detach())
+
     def current_scale(self, x: Tensor) -> Tensor:
         if self.scale is None and not self.learn_scale:
             scale = self._max_magnitude(x)

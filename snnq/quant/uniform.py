@@ -88,6 +88,12 @@ class UniformQuantizer(Quantizer):
         step = max_abs / self.codeset().high
         self.step.data = torch.where(step > 0, step, torch.ones_like(step))
 
+    def fixed_step(self) -> float | None:
+        if not self._initialized or self.step.numel() != 1:
+            return None
+        step = self.step.detach().clamp_min(MIN_STEP) if self.learn_scale else self.step
+        return float(step)
+
     def current_step(self, x: Tensor) -> Tensor:
         """The step used on ``x`` (broadcastable); subclasses adjust its gradient."""
         step = self.step.clamp_min(MIN_STEP) if self.learn_scale else self.step

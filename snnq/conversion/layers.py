@@ -1,0 +1,172 @@
+"""The spiking layers that take the place of a quantized ANN's activations in a converted network.
+
+Each wraps one of snnq's registered neurons. In the layer-by-layer codings (rate, scatter-and-gather, TTFS) a
+layer receives the current its synapses integrated over the previous window and emits its spikes in the next
+window; in the QCFS coding every layer integrates and fires at every step.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+import snnq
+from snnq.conversion.activity import Train
+from snnq.neurons.base import Neuron
+
+
+class SpikingActivation(nn.Module):
+    """The base of the replacements; ``neuron`` is the snnq neuron that produces the spikes."""
+
+    coding = "none"
+    group_axis = False
+
+    def __init__(self, neuron: Neuron, *, steps: int, source: str):
+        super().__init__()
+        self.neuron = neuron
+        self.steps = steps
+        self.source = source  # the replaced activation, for reports
+
+    def fire(self, current: Tensor) -> Train:
+        """Spikes for one window from the integrated input current ``[B, ...]``, step by step through the neuron
+        (layer-by-layer codings)."""
+        raise NotImplementedError
+
+    def closed_form(self, current: Tensor) -> Train:
+        """What `fire` produces, as the window's integral and spike counts, computed directly (the fast path of the
+        ``window`` simulation; the tests check it against `fire`)."""
+        raise NotImplementedError
+
+    def spike_record(self, train: Train) -> Tensor:
+        """The per-step spikes ``[T, B, ...]`` behind a `closed_form` result (for activity records)."""
+        raise NotImplementedError
+
+    def run(self, currents: Train) -> Train:
+        """Spikes from a current at every step ``[T, B, ...]`` (integrate-and-fire at every step)."""
+        raise NotImplementedError
+
+    def pulse(self, current: Tensor, length: int) -> Tensor:
+        """``[length, B, ...]`` holding ``current`` at step 0 and zeros after: the integrated charge, delivered at once."""
+        train = current.new_zeros((length, *current.shape))
+        train[0] = current
+        return train
+
+    def extra_repr(self) -> str:
+        return f"coding={self.coding}, steps={self.steps}, source={self.source!r}"
+
+
+class RateActivation(SpikingActivation):
+    r"""Rate coding of an unsigned integer activation (S0): an integer IF neuron whose threshold is one code
+    (``threshold = s``, the activation's step; membrane code = one step) receives the window's integrated current
+    at once, ``c = floor(V / s + 1/2)`` codes, and fires one spike per step while its membrane holds a code:
+    ``min(max(c, 0), N)`` spikes in the first steps of a window of ``N = 2^b - 1`` steps (a burst, so that the
+    trains of a layer are thermometer codes in time and max-pooling is a per-step OR). Each spike is worth ``s``.
+    """
+
+    coding = "rate"
+
+    def __init__(self, *, step: float, levels: int, steps: int, source: str):
+        bits = max(2, levels.bit_length() + 1)
+        neuron = snnq.neuron("if", threshold=step, threshold_code=1, bits=bits, reset="subtract")
+        super().__init__(neuron, steps=steps, source=source)
+        self.step, self.levels = step, levels
+
+    def fire(self, current: Tensor) -> Train:
+        self.neuron.reset_state()
+        spikes = self.neuron(self.pulse(current, self.steps))
+        self.neuron.reset_state()
+        return Train(spikes * self.step, spikes, spikes.sum(0) * self.step)
+
+    def closed_form(self, current: Tensor) -> Train:
+        count = torch.div(current, self.step).add_(0.5).floor_().clamp_(0, self.levels)  # the neuron's input rounding
+        return Train(summed=count * self.step, counted=count)
+
+    def spike_record(self, train: Train) -> Tensor:
+        steps = torch.arange(self.steps, dtype=train.counted.dtype, device=train.counted.device)
+        return (train.counted.unsqueeze(0) > steps.reshape(-1, *[1] * train.counted.dim())).to(train.counted.dtype)
+
+
+class ScatterGatherActivation(SpikingActivation):
+    r"""Scatter (S1): a stateless group of ``N`` sub-neurons with thresholds ``(k - 1/2) s``, ``k = 1..N``, fires
+    the thermometer code of ``clip(round(V / s), 0, N)`` in one step (each sub-neuron at most once); the next layer
+    gathers the group's count through ternary synapses."""
+
+    coding = "scatter_gather"
+    group_axis = True
+
+    def __init__(self, *, step: float, levels: int, source: str):
+        bits = max(2, levels.bit_length() + 1)
+        neuron = snnq.neuron("sg_stateless", levels=levels, threshold=step, spacing=step, scale=step, bits=bits)
+        super().__init__(neuron, steps=1, source=source)
+        self.step, self.levels = step, levels
+
+    def fire(self, current: Tensor) -> Train:
+        spikes = self.neuron(current.unsqueeze(0))  # [1, B, ..., N]
+        return Train(spikes.sum(-1) * self.step, spikes, spikes.sum((0, -1)) * self.step)
+
+    def closed_form(self, current: Tensor) -> Train:
+        count = torch.div(current, self.step).add_(0.5).floor_().clamp_(0, self.levels)
+        return Train(summed=count * self.step, counted=count)
+
+    def spike_record(self, train: Train) -> Tensor:
+        levels = torch.arange(1, self.levels + 1, dtype=train.counted.dtype, device=train.counted.device)
+        return (train.counted.unsqueeze(-1) >= levels).to(train.counted.dtype).unsqueeze(0)
+
+
+class TTFSActivation(SpikingActivation):
+    r"""Time-to-first-spike (S2): the neuron fires once in the window after it integrated its input, at the step
+    ``t`` with ``V / x_max >= r 2^-t`` (the decision of the log2 quantizer it replaces, with its float constants),
+    and the spike is worth ``x_max 2^-t``."""
+
+    coding = "ttfs"
+
+    def __init__(self, *, x_max: float, levels: int, rounding: str, source: str):
+        neuron = snnq.neuron("ttfs", window=levels, threshold=x_max, rounding=rounding)
+        super().__init__(neuron, steps=levels, source=source)
+        self.x_max, self.levels = x_max, levels
+        self.register_buffer("values", x_max * torch.exp2(-torch.arange(levels, dtype=torch.float32)), persistent=False)
+
+    def fire(self, current: Tensor) -> Train:
+        self.neuron.reset_state()
+        spikes = self.neuron(self.pulse(current, 2 * self.steps))[self.steps :]  # the firing window
+        self.neuron.reset_state()
+        values = spikes * self.values.to(spikes.dtype).reshape(-1, *[1] * (spikes.dim() - 1))
+        return Train(values, spikes)
+
+    def closed_form(self, current: Tensor) -> Train:
+        reached = self._reached_by_step(current)
+        fired = reached.any(0)
+        first = reached.to(torch.uint8).argmax(0)  # the first step whose threshold the potential reaches
+        value = torch.where(fired, self.values.to(current.dtype)[first], torch.zeros_like(current))
+        return Train(summed=value, counted=fired.to(current.dtype))
+
+    def spike_record(self, train: Train) -> Tensor:
+        steps = torch.arange(self.steps, device=train.summed.device).reshape(-1, *[1] * train.summed.dim())
+        times = torch.round(-torch.log2(train.summed.clamp_min(1e-30) / self.x_max)).to(torch.long)
+        return ((times.unsqueeze(0) == steps) & (train.counted.unsqueeze(0) > 0)).to(train.summed.dtype)
+
+    def _reached_by_step(self, current: Tensor) -> Tensor:
+        from snnq.neurons.ttfs import ROUND_UP_AT_FLOAT32
+
+        bounds = ROUND_UP_AT_FLOAT32[self.neuron.rounding] * torch.exp2(-torch.arange(self.steps, dtype=torch.float64))
+        ratio = (current / self.x_max).unsqueeze(0)
+        return ratio >= bounds.to(current.dtype).reshape(-1, *[1] * current.dim())
+
+
+class QCFSActivation(SpikingActivation):
+    r"""QCFS conversion (S3 style): an IF neuron with threshold ``lambda`` (the trained clip), membrane pre-charged
+    to ``lambda / 2`` and reset by subtraction integrates and fires at every step; a spike is worth ``lambda``.
+    Over ``T`` steps its spike count approximates the ``L``-level clip-floor-shift activation."""
+
+    coding = "qcfs"
+
+    def __init__(self, *, clip: float, steps: int, source: str):
+        neuron = snnq.neuron("if", threshold=clip, precharge=0.5, reset="subtract")
+        super().__init__(neuron, steps=steps, source=source)
+        self.clip = clip
+
+    def run(self, currents: Train) -> Train:
+        self.neuron.reset_state()
+        spikes = self.neuron(currents.values)
+        self.neuron.reset_state()
+        return Train(spikes * self.clip, spikes)

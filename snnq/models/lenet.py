@@ -1,0 +1,34 @@
+"""LeNet-5 for 28 x 28 inputs (MNIST), as S0 and S1 use it."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from snnq.registry import MODELS
+
+
+@MODELS.register("lenet5")
+class LeNet5(nn.Module):
+    """conv 6@5x5 (padding 2) - pool - conv 16@5x5 - pool - fc 120 - fc 84 - fc classes, ReLU activations.
+
+    Args:
+        in_channels: input channels (1 for MNIST).
+        num_classes: outputs.
+        pool: ``avg`` (the classic LeNet) or ``max``.
+        bias: biases on every layer.
+    """
+
+    def __init__(self, *, in_channels: int = 1, num_classes: int = 10, pool: str = "avg", bias: bool = True):
+        super().__init__()
+        pooling = {"avg": nn.AvgPool2d, "max": nn.MaxPool2d}[pool]
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 6, 5, padding=2, bias=bias), nn.ReLU(), pooling(2),
+            nn.Conv2d(6, 16, 5, bias=bias), nn.ReLU(), pooling(2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(16 * 5 * 5, 120, bias=bias), nn.ReLU(), nn.Linear(120, 84, bias=bias), nn.ReLU(),
+            nn.Linear(84, num_classes, bias=bias),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(self.features(x))
