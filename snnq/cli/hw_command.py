@@ -1,0 +1,77 @@
+"""``snnq hw``: hardware presets and reports.
+
+    snnq hw presets                  list the presets (name, backend, paper)
+    snnq hw presets --check          run each preset on its paper's network; modelled against published figures,
+                                     exit status 1 when any figure is outside its tolerance
+    snnq hw presets --fit            recompute the fitted constants and show them beside the stored ones
+    snnq hw report RUN_DIR hardware=PRESET [--seed N]
+                                     write hardware.json, hardware.md and plots into RUN_DIR and add the totals
+                                     to RUN_DIR/results.json (RUN_DIR holds network.ir.npz)
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from snnq.errors import ConfigError, did_you_mean
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("hw", help="hardware presets, preset checks and hardware reports of a run")
+    commands = parser.add_subparsers(dest="hw_command", required=True, metavar="hw_command")
+    presets = commands.add_parser("presets", help="list the hardware presets; --check compares them with the papers")
+    mode = presets.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="model each paper's network and compare with its published figures")
+    mode.add_argument("--fit", action="store_true", help="recompute the fitted constants of each preset")
+    presets.add_argument("names", nargs="*", help="presets to use (default: all)")
+    presets.set_defaults(run=run_presets)
+    report = commands.add_parser("report", help="evaluate a run directory's network on a preset and write the report")
+    report.add_argument("run_dir", help="directory holding network.ir.npz")
+    report.add_argument("overrides", nargs="+", metavar="key=value", help="hardware=<preset name or YAML file>")
+    report.add_argument("--seed", type=int, default=0, help="seed of the non-ideal simulation")
+    report.set_defaults(run=run_report)
+
+
+def run_presets(args: argparse.Namespace) -> int:
+    from snnq.hardware.presets import load_preset, preset_names
+
+    names = args.names or preset_names()
+    if args.check:
+        from snnq.hardware.check import format_checks, run_checks
+
+        results = run_checks(names)
+        print(format_checks(results))
+        return 0 if all(r.passed for r in results) else 1
+    if args.fit:
+        from snnq.hardware.fit import fit_preset
+        from snnq.hardware.spec import get_path
+
+        for name in names:
+            preset = load_preset(name)
+            for param, value in fit_preset(preset).items():
+                print(f"{preset.name}: {param} fitted {value:.6g} (stored {get_path(preset.hardware, param)})")
+        return 0
+    for name in names:
+        preset = load_preset(name)
+        print(f"{preset.name:<24} {preset.backend:<9} {preset.paper.strip().splitlines()[0][:90]}")
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from snnq.hardware.report import write_report
+
+    options = {}
+    for item in args.overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not value:
+            raise ConfigError(f"expected key=value, got {item!r}")
+        if key != "hardware":
+            raise ConfigError(f"unknown key {key!r}{did_you_mean(key, ['hardware'])}; valid keys: hardware")
+        options[key] = value
+    if "hardware" not in options:
+        raise ConfigError("missing hardware=<preset>")
+    report = write_report(args.run_dir, options["hardware"], seed=args.seed)
+    t = report.totals
+    print(f"{report.network} on {report.preset}: latency {t['latency_s'] * 1e3:.4g} ms, energy {t['energy_j'] * 1e6:.4g} uJ, "
+          f"power {t['power_w']:.4g} W; wrote hardware.json, hardware.md, plots and results.json to {args.run_dir}")
+    return 0

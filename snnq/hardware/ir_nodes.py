@@ -1,0 +1,198 @@
+"""IR building blocks: the neuron and activity records, the name tables, and validation helpers.
+
+See `snnq.hardware.ir` for the network these belong to.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from snnq.errors import did_you_mean
+from snnq.hardware.errors import IRError
+
+NEURON_KINDS: Mapping[str, str] = MappingProxyType(
+    {
+        "if": "integrate-and-fire: u += I; spike when u >= theta; reset by subtraction",
+        "lif": "leaky IF: u -= u >> leak_shift before integrating, otherwise as 'if'",
+        "sg_stateless": "stateless threshold unit (scatter-and-gather): u = I each step, spike when u >= theta",
+        "ttfs": "time-to-first-spike: IF that fires at most once per inference",
+    }
+)
+"""Neuron kinds and their integer update rule (the equations are in `Neuron`)."""
+
+CODINGS: tuple[str, ...] = ("rate", "scatter_gather", "ttfs", "qcfs")
+"""How values travel as spikes: spike counts in a window (rate, qcfs), binary sub-neurons (scatter_gather), spike times (ttfs)."""
+
+SYNAPSES: Mapping[str, str] = MappingProxyType(
+    {
+        "signed": "signed integer codes: value = code * scale",
+        "ternary": "codes in {-1, 0, 1}: value = code * scale (S1's ternary synapses)",
+        "log2": "snnq's log2 codes: value = sign(c) * scale * 2^-(|c| - 1), code 0 is zero (S2's logarithmic weights)",
+    }
+)
+"""Synapse encodings of the weight codes."""
+
+INPUT = "input"
+"""The name by which a layer reads the network's input."""
+
+
+def _choice(what: str, value: str, valid: Mapping[str, Any] | tuple[str, ...]) -> None:
+    if value not in valid:
+        names = list(valid)
+        raise IRError(f"unknown {what} {value!r}{did_you_mean(str(value), names)}; valid: {', '.join(names)}")
+
+
+def _shape(value: Any, what: str) -> tuple[int, ...]:
+    shape = tuple(int(v) for v in value)
+    if any(v <= 0 for v in shape) or not shape:
+        raise IRError(f"{what} must be a non-empty tuple of positive sizes, got {value!r}")
+    return shape
+
+
+def _pair(value: Any, what: str, *, minimum: int) -> tuple[int, int]:
+    pair = (int(value), int(value)) if np.isscalar(value) else tuple(int(v) for v in value)
+    if len(pair) != 2 or min(pair) < minimum:
+        raise IRError(f"{what} must be an int or a pair of ints >= {minimum}, got {value!r}")
+    return pair  # type: ignore[return-value]
+
+
+def _frozen_array(value: Any, what: str, *, integer: bool) -> np.ndarray:
+    array = np.array(value, copy=True)
+    if integer and not np.issubdtype(array.dtype, np.integer):
+        raise IRError(f"{what} must hold integer codes (a numpy integer dtype), got dtype {array.dtype}")
+    if not integer and not np.issubdtype(array.dtype, np.floating):
+        array = array.astype(np.float64)
+    if not integer and not np.all(np.isfinite(array)):
+        raise IRError(f"{what} must be finite")
+    array.flags.writeable = False
+    return array
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (
+            isinstance(a, np.ndarray)
+            and isinstance(b, np.ndarray)
+            and a.dtype == b.dtype
+            and a.shape == b.shape
+            and bool(np.array_equal(a, b))
+        )
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return dict(a).keys() == dict(b).keys() and all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+class _ArrayEquality:
+    """``==`` that compares numpy fields by dtype, shape and value (the dataclass default would be ambiguous)."""
+
+    def __eq__(self, other: object) -> bool:
+        if type(self) is not type(other):
+            return NotImplemented
+        return all(_equal(getattr(self, f.name), getattr(other, f.name)) for f in fields(self))  # type: ignore[arg-type]
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Neuron(_ArrayEquality):
+    """An integer spiking neuron on a layer's output (one per output element).
+
+    Per time step, with input current ``I[t]`` (integer) and membrane ``u`` (``u = initial`` before step 0)::
+
+        if:           u = sat(u + I[t]);                 s = u >= theta;  u -= theta * s
+        lif:          u = sat(u - (u >> leak_shift) + I[t]); s = u >= theta;  u -= theta * s
+        sg_stateless: u = I[t];                          s = u >= theta   (no state between steps)
+        ttfs:         as if, but a neuron that has fired never fires again in this inference
+
+    ``sat`` saturates to the signed range of ``membrane_bits``: ``[-2^(m-1), 2^(m-1) - 1]``; ``>>`` is an
+    arithmetic shift (floor). Spikes are 0/1.
+
+    Args:
+        kind: one of `NEURON_KINDS`.
+        threshold: positive integer ``theta``: a scalar, one per output channel (shape ``(C,)``) or one per
+            output element (the layer's output shape).
+        membrane_bits: width of the membrane register (2..62).
+        initial: membrane value before the first step (QCFS pre-charge: ``theta // 2``).
+        leak_shift: leak of ``lif`` neurons as a right shift (``u -= u >> leak_shift``); 0 for the other kinds.
+    """
+
+    kind: str
+    threshold: int | np.ndarray
+    membrane_bits: int
+    initial: int = 0
+    leak_shift: int = 0
+
+    def __post_init__(self) -> None:
+        _choice("neuron kind", self.kind, NEURON_KINDS)
+        if not 2 <= int(self.membrane_bits) <= 62:
+            raise IRError(f"membrane_bits must be in 2..62, got {self.membrane_bits}")
+        if isinstance(self.threshold, np.ndarray) and self.threshold.ndim > 0:
+            threshold = _frozen_array(self.threshold, "threshold", integer=True)
+            object.__setattr__(self, "threshold", threshold)
+            low, high = int(threshold.min()), int(threshold.max())
+        else:
+            if isinstance(self.threshold, (float, np.floating)) and not float(self.threshold).is_integer():
+                raise IRError(f"threshold must be an integer, got {self.threshold!r}")
+            low = high = int(self.threshold)
+            object.__setattr__(self, "threshold", low)
+        limit = 2 ** (int(self.membrane_bits) - 1) - 1
+        if low < 1 or high > limit:
+            raise IRError(f"threshold must be an integer in 1..{limit} for a {self.membrane_bits}-bit membrane, got {low}..{high}")
+        if abs(int(self.initial)) > limit:
+            raise IRError(f"initial membrane {self.initial} does not fit {self.membrane_bits} bits")
+        if int(self.leak_shift) < 0 or (self.kind == "lif") != (int(self.leak_shift) > 0):
+            raise IRError(f"leak_shift must be > 0 for 'lif' neurons and 0 otherwise, got {self.leak_shift} for {self.kind!r}")
+        for name in ("membrane_bits", "initial", "leak_shift"):
+            object.__setattr__(self, name, int(getattr(self, name)))
+
+    def threshold_for(self, output_shape: tuple[int, ...]) -> np.ndarray:
+        """The threshold broadcast to ``output_shape`` (per-channel thresholds run along axis 0)."""
+        theta = np.asarray(self.threshold, dtype=np.int64)
+        if theta.ndim == 1 and len(output_shape) > 1:
+            theta = theta.reshape((-1,) + (1,) * (len(output_shape) - 1))
+        return np.broadcast_to(theta, output_shape)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Activity(_ArrayEquality):
+    """Spike activity of one layer's output per inference (means over a calibration set, or assumed).
+
+    Args:
+        spikes: output events per inference: spikes summed over the layer's neurons and all T steps (for a layer
+            without a neuron, the sum of its integer outputs' magnitudes: what it sends on).
+        synops: synaptic operations per inference: ``sum_t sum_i |x_i[t]| * fanout_i`` over the layer's inputs
+            (one weight read and accumulate per input event and connected output); 0 for unweighted layers.
+        measured: True when counted in a calibration run, False when assumed.
+        per_neuron: optional mean spikes per output element per inference (shape = the layer's output shape).
+        peak_step: optional largest number of events the layer emitted in one time step (event-queue sizing).
+        source: how the numbers were obtained ("calibration on 128 MNIST images", "assumed rate 0.1").
+    """
+
+    spikes: float
+    synops: float
+    measured: bool
+    per_neuron: np.ndarray | None = None
+    peak_step: float | None = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("spikes", "synops"):
+            value = float(getattr(self, name))
+            if not math.isfinite(value) or value < 0:
+                raise IRError(f"activity {name} must be a finite number >= 0, got {value}")
+            object.__setattr__(self, name, value)
+        if self.peak_step is not None:
+            if not float(self.peak_step) >= 0:
+                raise IRError(f"activity peak_step must be >= 0, got {self.peak_step}")
+            object.__setattr__(self, "peak_step", float(self.peak_step))
+        if self.per_neuron is not None:
+            object.__setattr__(self, "per_neuron", _frozen_array(self.per_neuron, "activity per_neuron", integer=False))
+        object.__setattr__(self, "measured", bool(self.measured))

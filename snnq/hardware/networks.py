@@ -1,0 +1,195 @@
+"""The seed papers' networks as shape-only IRs (LeNet-5, VGG variants, ResNet-18) with documented assumed activity.
+
+Input activity comes from the data sets' statistics (rate coding sends a pixel of intensity ``p`` as ``p``
+spikes per step on average, so the input rate is the mean intensity: MNIST 0.1307 (measured on the offline
+copy), CIFAR-10 0.473, CIFAR-100 0.478, Tiny-ImageNet 0.442 (the usual per-channel normalisation means,
+averaged); TTFS inputs fire once per non-zero pixel: MNIST 0.191 (measured), natural images ~1). Hidden-layer
+activity is an assumption (``spike_rate``) until a calibration run measures it; each builder states its
+default and every check can override it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from snnq.errors import UnknownNameError
+from snnq.hardware.builder import NetworkBuilder
+from snnq.hardware.ir import Network
+from snnq.registry import check_options
+
+DATASETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {
+        "mnist": MappingProxyType({"input_shape": (1, 28, 28), "classes": 10, "mean_intensity": 0.1307, "nonzero": 0.191}),
+        "cifar10": MappingProxyType({"input_shape": (3, 32, 32), "classes": 10, "mean_intensity": 0.473, "nonzero": 1.0}),
+        "cifar100": MappingProxyType({"input_shape": (3, 32, 32), "classes": 100, "mean_intensity": 0.478, "nonzero": 1.0}),
+        "tiny_imagenet": MappingProxyType({"input_shape": (3, 64, 64), "classes": 200, "mean_intensity": 0.442, "nonzero": 1.0}),
+    }
+)
+"""Input shape, classes and input statistics of the data sets the papers used."""
+
+VGG_CONFIGS: Mapping[str, tuple[int | str, ...]] = MappingProxyType(
+    {
+        "vgg11": (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"),
+        "vgg16": (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"),
+        # S1's "VGG-Net" is not specified in what we have; assumed: three double-conv stages, as in small CIFAR VGGs.
+        "vgg_s1": (64, 64, "M", 128, 128, "M", 256, 256, "M"),
+    }
+)
+"""Conv widths and ``"M"`` (2x2 pooling) of the VGG variants."""
+
+
+def _input_rate(dataset: str, coding: str) -> float:
+    stats = DATASETS[dataset]
+    return float(stats["nonzero"] if coding == "ttfs" else stats["mean_intensity"])
+
+
+def lenet5(
+    *,
+    dataset: str = "mnist",
+    time_steps: int = 15,
+    coding: str = "rate",
+    weight_bits: int = 4,
+    membrane_bits: int = 16,
+    synapse: str = "signed",
+    expansion: int = 1,
+    spike_rate: float = 0.1,
+    input_rate: float | None = None,
+    seed: int = 0,
+) -> Network:
+    """LeNet-5 for 28x28 MNIST: 6C5(pad 2)-MP2-16C5-MP2-FC120-FC84-FC10; the last layer has no neuron.
+
+    ``expansion`` multiplies every activation's channels (input included, output excluded): the ``N`` binary
+    sub-neurons per value of scatter-and-gather coding (S1's "four-spike" network has ``expansion=4``).
+    """
+    stats = DATASETS[dataset]
+    c, h, w = stats["input_shape"]
+    e = int(expansion)
+    b = NetworkBuilder(f"lenet5_{dataset}", (c * e, h, w), time_steps=time_steps, coding=coding,
+                       weight_bits=weight_bits, membrane_bits=membrane_bits, synapse=synapse, seed=seed)
+    b.conv(6 * e, 5, padding=2)
+    b.maxpool(2)
+    b.conv(16 * e, 5, padding=0)
+    b.maxpool(2)
+    b.flatten()
+    b.dense(120 * e)
+    b.dense(84 * e)
+    b.dense(int(stats["classes"]), neuron=False)
+    rate = _input_rate(dataset, coding) if input_rate is None else input_rate
+    return b.build(input_rate=rate, spike_rate=spike_rate, metadata={"dataset": dataset, "architecture": "lenet5", "expansion": e})
+
+
+def vgg(
+    config: str | Sequence[int | str] = "vgg16",
+    *,
+    dataset: str = "cifar10",
+    classifier: Sequence[int] = (4096, 4096),
+    pool: str = "max",
+    time_steps: int = 8,
+    coding: str = "rate",
+    weight_bits: int = 4,
+    membrane_bits: int = 16,
+    synapse: str = "signed",
+    expansion: int = 1,
+    spike_rate: float = 0.1,
+    input_rate: float | None = None,
+    seed: int = 0,
+) -> Network:
+    """A VGG: 3x3 convs (padding 1) with 2x2 pooling at each ``"M"``, then ``classifier`` hidden widths and the classes.
+
+    The default classifier (512*s*s -> 4096 -> 4096 -> classes) is the one of the conversion literature's CIFAR
+    VGGs (QCFS); ``classifier=()`` gives a single linear layer. ``expansion`` as in `lenet5`.
+    """
+    cfg = VGG_CONFIGS[config] if isinstance(config, str) else tuple(config)
+    stats = DATASETS[dataset]
+    c, h, w = stats["input_shape"]
+    e = int(expansion)
+    name = config if isinstance(config, str) else "vgg"
+    b = NetworkBuilder(f"{name}_{dataset}", (c * e, h, w), time_steps=time_steps, coding=coding,
+                       weight_bits=weight_bits, membrane_bits=membrane_bits, synapse=synapse, seed=seed)
+    for item in cfg:
+        if item == "M":
+            (b.maxpool if pool == "max" else b.avgpool)(2)
+        else:
+            b.conv(int(item) * e, 3, padding=1)
+    b.flatten()
+    for width in classifier:
+        b.dense(int(width) * e)
+    b.dense(int(stats["classes"]), neuron=False)
+    rate = _input_rate(dataset, coding) if input_rate is None else input_rate
+    return b.build(input_rate=rate, spike_rate=spike_rate, metadata={"dataset": dataset, "architecture": name, "expansion": e})
+
+
+def resnet18(
+    *,
+    dataset: str = "cifar10",
+    time_steps: int = 8,
+    coding: str = "rate",
+    weight_bits: int = 4,
+    membrane_bits: int = 16,
+    synapse: str = "signed",
+    spike_rate: float = 0.1,
+    input_rate: float | None = None,
+    seed: int = 0,
+) -> Network:
+    """ResNet-18 for 32x32 inputs: a 3x3 stem, four stages of two basic blocks (64, 128, 256, 512 channels),
+    1x1 stride-2 shortcuts where the shape changes, neurons after each block's add, 4x4 average pooling, FC.
+    """
+    stats = DATASETS[dataset]
+    b = NetworkBuilder(f"resnet18_{dataset}", tuple(stats["input_shape"]), time_steps=time_steps, coding=coding,
+                       weight_bits=weight_bits, membrane_bits=membrane_bits, synapse=synapse, seed=seed)
+    x = b.conv(64, 3, name="stem")
+    channels = 64
+    for stage, width in enumerate((64, 128, 256, 512), start=1):
+        for block in (1, 2):
+            stride = 2 if stage > 1 and block == 1 else 1
+            prefix = f"s{stage}b{block}"
+            y = b.conv(width, 3, stride=stride, name=f"{prefix}_conv1", source=x)
+            y = b.conv(width, 3, neuron=False, name=f"{prefix}_conv2", source=y)
+            shortcut = x
+            if stride != 1 or width != channels:
+                shortcut = b.conv(width, 1, stride=stride, padding=0, neuron=False, name=f"{prefix}_down", source=x)
+            x = b.add(y, shortcut, name=f"{prefix}_add")
+            channels = width
+    b.avgpool(b.shape_of(x)[1], source=x)
+    b.flatten()
+    b.dense(int(stats["classes"]), neuron=False)
+    rate = _input_rate(dataset, coding) if input_rate is None else input_rate
+    return b.build(input_rate=rate, spike_rate=spike_rate, metadata={"dataset": dataset, "architecture": "resnet18"})
+
+
+@dataclass(frozen=True)
+class PaperNetwork:
+    """A named network builder with the defaults of the paper that used it."""
+
+    builder: Callable[..., Network]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def build(self, **options: Any) -> Network:
+        merged = {**self.defaults, **options}
+        check_options(self.builder, merged, f"network builder {self.builder.__name__!r}")
+        return self.builder(**merged)
+
+
+PAPER_NETWORKS: Mapping[str, PaperNetwork] = MappingProxyType(
+    {
+        "lenet5_mnist": PaperNetwork(lenet5, {"dataset": "mnist"}, "LeNet-5 on MNIST (S0, S1)"),
+        "vgg_s1_cifar10": PaperNetwork(vgg, {"config": "vgg_s1", "dataset": "cifar10", "classifier": ()}, "S1's CIFAR-10 VGG (assumed layout)"),
+        "vgg16_cifar10": PaperNetwork(vgg, {"config": "vgg16", "dataset": "cifar10"}, "VGG-16 on CIFAR-10 (S2)"),
+        "vgg16_cifar100": PaperNetwork(vgg, {"config": "vgg16", "dataset": "cifar100"}, "VGG-16 on CIFAR-100 (S2)"),
+        "vgg16_tiny_imagenet": PaperNetwork(vgg, {"config": "vgg16", "dataset": "tiny_imagenet"}, "VGG-16 on 64x64 Tiny-ImageNet (S2)"),
+        "vgg11_cifar10": PaperNetwork(vgg, {"config": "vgg11", "dataset": "cifar10"}, "VGG-11 on CIFAR-10 (S3)"),
+        "resnet18_cifar10": PaperNetwork(resnet18, {"dataset": "cifar10"}, "ResNet-18 on CIFAR-10 (S3)"),
+    }
+)
+"""The networks the seed papers ran, by name."""
+
+
+def paper_network(name: str, /, **options: Any) -> Network:
+    """Builds the paper network ``name`` (see `PAPER_NETWORKS`) with ``options`` over its defaults."""
+    if name not in PAPER_NETWORKS:
+        raise UnknownNameError("paper network", name, PAPER_NETWORKS)
+    return PAPER_NETWORKS[name].build(**options)
