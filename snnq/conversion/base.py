@@ -43,6 +43,8 @@ class Converter:
         for operation in operations(graph_module):
             node, module = operation.node, operation.module
             label = node.target if node.op == "call_module" else node.name
+            if isinstance(module, QuantizedActivation) and is_input_quantizer(node):
+                continue  # the input's integer codes drive the first synapses directly (multi-level input)
             if isinstance(module, QuantizedActivation):
                 try:
                     replacements[node.target] = self.spiking_activation(node.target, module)
@@ -129,6 +131,11 @@ class Converter:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{cls.registry_name}: {option}={value!r} is invalid; expected an integer >= 1")
         return value
+
+
+def is_input_quantizer(node: Any) -> bool:
+    """A quantized activation applied to the network's input itself: it encodes the input, it is no neuron."""
+    return bool(node.args) and getattr(node.args[0], "op", None) == "placeholder"
 
 
 def convert(model: nn.Module, method: str = "rate", **options: Any) -> SpikingNetwork:

@@ -21,6 +21,7 @@ class LeNet5(nn.Module):
     def __init__(self, *, in_channels: int = 1, num_classes: int = 10, pool: str = "avg", bias: bool = True):
         super().__init__()
         pooling = {"avg": nn.AvgPool2d, "max": nn.MaxPool2d}[pool]
+        self.input = nn.Identity()  # where quantize_ puts an input quantizer (QuantConfig.input)
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 6, 5, padding=2, bias=bias), nn.ReLU(), pooling(2),
             nn.Conv2d(6, 16, 5, bias=bias), nn.ReLU(), pooling(2),
@@ -31,4 +32,4 @@ class LeNet5(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.classifier(self.features(x))
+        return self.classifier(self.features(self.input(x)))

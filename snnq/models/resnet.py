@@ -33,6 +33,7 @@ class ResNet18(nn.Module):
 
     def __init__(self, *, num_classes: int = 10, in_channels: int = 3):
         super().__init__()
+        self.input = nn.Identity()  # where quantize_ puts an input quantizer (QuantConfig.input)
         self.stem = nn.Sequential(nn.Conv2d(in_channels, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU())
         blocks, channels = [], 64
         for out_channels, stride in [(64, 1), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1)]:
@@ -44,4 +45,4 @@ class ResNet18(nn.Module):
         self.fc = nn.Linear(512, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.fc(self.flatten(self.pool(self.blocks(self.stem(x)))))
+        return self.fc(self.flatten(self.pool(self.blocks(self.stem(self.input(x))))))

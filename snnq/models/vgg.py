@@ -43,6 +43,7 @@ class VGG(nn.Module):
                 layers.append(nn.BatchNorm2d(item))
             layers.append(nn.ReLU())
             channels = item
+        self.input = nn.Identity()  # where quantize_ puts an input quantizer (QuantConfig.input)
         self.features = nn.Sequential(*layers)
         features = channels * side * side
         classifier: list[nn.Module] = [nn.Flatten()]
@@ -53,7 +54,7 @@ class VGG(nn.Module):
         self.classifier = nn.Sequential(*classifier)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.classifier(self.features(x))
+        return self.classifier(self.features(self.input(x)))
 
 
 def _register(depth: str) -> None:

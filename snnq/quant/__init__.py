@@ -6,7 +6,7 @@ Importing this package registers the built-in quantizers: ``fixed_point``, ``dyn
 
 from snnq.quant.apply import (
     QuantizedActivation,
-    QuantizedWeight,
+    QuantizedTensor,
     integer_weights,
     quantize_,
     quantized_weights,
@@ -34,7 +34,7 @@ __all__ = [
     "Log2Quantizer",
     "QuantConfig",
     "QuantizedActivation",
-    "QuantizedWeight",
+    "QuantizedTensor",
     "Quantizer",
     "QuantizerSpec",
     "SigmoidSumQuantizer",

@@ -35,16 +35,17 @@ class QuantizedActivation(nn.Module):
 
 
 @dataclass(frozen=True)
-class QuantizedWeight:
-    """One quantized weight found in a network."""
+class QuantizedTensor:
+    """One quantized parameter (``weight`` or ``bias``) found in a network."""
 
     name: str
     module: nn.Module
     quantizer: Quantizer
+    tensor: str = "weight"
 
-    def float_weight(self) -> Tensor:
-        """The weight as the quantizer sees it (after any parametrization registered before it)."""
-        chain = self.module.parametrizations.weight
+    def float_value(self) -> Tensor:
+        """The tensor as the quantizer sees it (after any parametrization registered before it)."""
+        chain = getattr(self.module.parametrizations, self.tensor)
         value = chain.original
         for step in chain:
             if step is self.quantizer:
@@ -53,7 +54,7 @@ class QuantizedWeight:
         raise AssertionError("unreachable: the quantizer is in the chain")
 
     def integer_form(self) -> IntegerTensor:
-        return self.quantizer.integer_form(self.float_weight().detach())
+        return self.quantizer.integer_form(self.float_value().detach())
 
 
 def quantize_(model: nn.Module, config: QuantConfig | Mapping[str, Any], filter_fn: FilterFn | None = None) -> None:
@@ -75,46 +76,65 @@ def quantize_(model: nn.Module, config: QuantConfig | Mapping[str, Any], filter_
         ['0']
     """
     config = config if isinstance(config, QuantConfig) else QuantConfig.from_dict(config)
-    weight_plan: list[tuple[str, nn.Module, Quantizer]] = []
+    tensor_plan: list[tuple[nn.Module, str, Quantizer]] = []
     activation_plan: list[tuple[str, nn.Module, Quantizer]] = []
     for name, module in model.named_modules():
         if isinstance(module, QuantizedActivation) or (filter_fn is not None and not filter_fn(module, name)):
             continue
-        if config.weight is not None and isinstance(module, WEIGHTED_LAYERS):
-            weight_plan.append((name, module, _weight_quantizer(name, module, config)))
+        if isinstance(module, WEIGHTED_LAYERS):
+            axis = 1 if getattr(module, "transposed", False) else 0
+            if config.weight is not None:
+                overrides = {"channel_axis": axis} if config.per_channel else {}
+                tensor_plan.append((module, "weight", _tensor_quantizer(name, module, "weight", config.weight.build(**overrides))))
+            if config.bias is not None and module.bias is not None:
+                tensor_plan.append((module, "bias", _tensor_quantizer(name, module, "bias", config.bias.build())))
         elif config.activation is not None and type(module).__name__ in config.activations:
             if _inside_quantized_activation(model, name):
                 raise ConfigError(f"quantize_: activation {name!r} is already quantized")
             activation_plan.append((name, module, config.activation.build()))
-    if not weight_plan and not activation_plan:
+    if config.input is not None:
+        activation_plan.append((config.input_module, _input_module(model, config.input_module), config.input.build()))
+    if not tensor_plan and not activation_plan:
         warnings.warn("quantize_ found no layer to quantize (check filter_fn and config.activations)", stacklevel=2)
-    for _, module, quantizer in weight_plan:
-        parametrize.register_parametrization(module, "weight", quantizer)
+    for module, tensor_name, quantizer in tensor_plan:
+        parametrize.register_parametrization(module, tensor_name, quantizer)
     for name, module, quantizer in activation_plan:
         parent, _, child = name.rpartition(".")
         setattr(model.get_submodule(parent), child, QuantizedActivation(module, quantizer))
 
 
-def _weight_quantizer(name: str, module: nn.Module, config: QuantConfig) -> Quantizer:
-    assert config.weight is not None
+def _input_module(model: nn.Module, name: str) -> nn.Module:
+    try:
+        module = model.get_submodule(name)
+    except AttributeError:
+        module = None
+    if not isinstance(module, nn.Identity):
+        found = "a " + type(module).__name__ if module is not None else "nothing"
+        raise ConfigError(
+            f"quantize_: an input quantizer goes into an nn.Identity module named {name!r} at the network's input "
+            f"(snnq's models have one); {type(model).__name__} has {found} there"
+        )
+    return module
+
+
+def _tensor_quantizer(name: str, module: nn.Module, tensor_name: str, quantizer: Quantizer) -> Quantizer:
+    """``quantizer`` calibrated on ``module.<tensor_name>`` after checking that tensor (nothing changes on error)."""
     cls = type(module).__bases__[0] if parametrize.is_parametrized(module) else type(module)  # not "Parametrized..."
     label = f"layer {name!r} ({cls.__name__})"
-    if parametrize.is_parametrized(module, "weight") and any(
-        isinstance(p, Quantizer) for p in module.parametrizations.weight
+    if parametrize.is_parametrized(module, tensor_name) and any(
+        isinstance(p, Quantizer) for p in getattr(module.parametrizations, tensor_name)
     ):
         raise ConfigError(f"quantize_: {label} is already quantized; call snnq.unquantize_ first")
-    weight = module.weight.detach()
-    if not weight.is_floating_point():
-        raise TensorTypeError(f"quantize_: {label} has a {weight.dtype} weight; quantizers need floating-point weights")
-    if not bool(torch.isfinite(weight).all()):
-        bad = int((~torch.isfinite(weight)).sum())
-        raise NonFiniteError(f"quantize_: {label} has {bad} NaN/inf weight value(s); fix the weights before quantizing")
-    axis = 1 if getattr(module, "transposed", False) else 0
-    quantizer = config.weight.build(**({"channel_axis": axis} if config.per_channel else {}))
+    tensor = getattr(module, tensor_name).detach()
+    if not tensor.is_floating_point():
+        raise TensorTypeError(f"quantize_: {label} has a {tensor.dtype} {tensor_name}; quantizers need floating-point {tensor_name}s")
+    if not bool(torch.isfinite(tensor).all()):
+        bad = int((~torch.isfinite(tensor)).sum())
+        raise NonFiniteError(f"quantize_: {label} has {bad} NaN/inf {tensor_name} value(s); fix them before quantizing")
     if quantizer._initialized:
-        quantizer.check_input(weight)
+        quantizer.check_input(tensor)
     else:
-        quantizer.calibrate_(weight)
+        quantizer.calibrate_(tensor)
     return quantizer
 
 
@@ -123,18 +143,18 @@ def _inside_quantized_activation(model: nn.Module, name: str) -> bool:
     return bool(name) and isinstance(model.get_submodule(parent), QuantizedActivation)
 
 
-def quantized_weights(model: nn.Module) -> Iterator[QuantizedWeight]:
-    """Every weight of ``model`` that carries an snnq quantizer, in module order."""
+def quantized_weights(model: nn.Module, tensor: str = "weight") -> Iterator[QuantizedTensor]:
+    """Every ``tensor`` (``weight`` or ``bias``) of ``model`` that carries an snnq quantizer, in module order."""
     for name, module in model.named_modules():
-        if parametrize.is_parametrized(module, "weight"):
-            for step in module.parametrizations.weight:
+        if parametrize.is_parametrized(module, tensor):
+            for step in getattr(module.parametrizations, tensor):
                 if isinstance(step, Quantizer):
-                    yield QuantizedWeight(name, module, step)
+                    yield QuantizedTensor(name, module, step, tensor)
 
 
-def integer_weights(model: nn.Module) -> dict[str, IntegerTensor]:
-    """The integer codes and scales of every quantized weight, by module name (eval-mode quantization)."""
-    return {entry.name: entry.integer_form() for entry in quantized_weights(model)}
+def integer_weights(model: nn.Module, tensor: str = "weight") -> dict[str, IntegerTensor]:
+    """The integer codes and scales of every quantized weight (or ``tensor="bias"``), by module name (eval mode)."""
+    return {entry.name: entry.integer_form() for entry in quantized_weights(model, tensor)}
 
 
 def unquantize_(model: nn.Module, *, bake_weights: bool = True) -> None:
@@ -144,9 +164,9 @@ def unquantize_(model: nn.Module, *, bake_weights: bool = True) -> None:
     values of `integer_weights`); ``False`` restores the float weights that were being trained.
     Activation quantizers are removed and their activation modules put back.
     """
-    for entry in list(quantized_weights(model)):
+    for entry in [*quantized_weights(model, "weight"), *quantized_weights(model, "bias")]:
         entry.quantizer.eval()
-        parametrize.remove_parametrizations(entry.module, "weight", leave_parametrized=bake_weights)
+        parametrize.remove_parametrizations(entry.module, entry.tensor, leave_parametrized=bake_weights)
     for name, module in list(model.named_modules()):
         if isinstance(module, QuantizedActivation):
             parent, _, child = name.rpartition(".")

@@ -55,24 +55,32 @@ class QuantConfig:
         activations: class names of the activation modules to quantize (default ``("ReLU",)``).
         per_channel: one weight scale per output channel (axis 0, or 1 for transposed convolutions) unless the
             weight spec sets ``channel_axis`` itself.
+        bias: quantizer for the biases of those layers (e.g. ``fixed_point`` with ``frac_bits``: integer hardware
+            adds integer biases), or None to keep them float.
+        input: quantizer for the network's input, put into the ``nn.Identity`` module named ``input_module`` that
+            snnq's models start with (integer input codes for integer hardware), or None.
+        input_module: the name of that module.
     """
 
     weight: QuantizerSpec | None = None
     activation: QuantizerSpec | None = None
     activations: tuple[str, ...] = ("ReLU",)
     per_channel: bool = False
+    bias: QuantizerSpec | None = None
+    input: QuantizerSpec | None = None
+    input_module: str = "input"
     version: ClassVar[int] = 1
 
     def __post_init__(self) -> None:
-        for name in ("weight", "activation"):
+        for name in ("weight", "activation", "bias", "input"):
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, QuantizerSpec.parse(value))
         if isinstance(self.activations, str):
             object.__setattr__(self, "activations", (self.activations,))
         object.__setattr__(self, "activations", tuple(self.activations))
-        if self.weight is None and self.activation is None:
-            raise ConfigError("QuantConfig needs a 'weight' or an 'activation' quantizer (or both)")
+        if all(getattr(self, name) is None for name in ("weight", "activation", "bias", "input")):
+            raise ConfigError("QuantConfig needs at least one of 'weight', 'activation', 'bias' and 'input'")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> QuantConfig:
@@ -92,4 +100,7 @@ class QuantConfig:
             "activation": self.activation.to_dict() if self.activation else None,
             "activations": list(self.activations),
             "per_channel": self.per_channel,
+            "bias": self.bias.to_dict() if self.bias else None,
+            "input": self.input.to_dict() if self.input else None,
+            "input_module": self.input_module,
         }

@@ -145,3 +145,16 @@ def test_vgg16_converts_in_under_five_seconds():
     assert elapsed < 5.0, f"VGG-16 conversion took {elapsed:.2f} s"
     x = torch.rand(2, 3, 32, 32)
     assert torch.equal(snn(x), model(x))
+
+
+def test_an_input_quantizer_encodes_the_input_and_is_no_neuron_layer():
+    model = LeNet5()
+    config = {**RATE_CONFIG, "bias": {"name": "fixed_point", "bits": 16, "frac_bits": 8}, "input": {"name": "fixed_point", "bits": 8, "signed": False, "frac_bits": 8}}
+    snnq.quantize_(model, config)
+    model(torch.rand(8, 1, 28, 28))
+    model.eval()
+    snn = snnq.convert(model, method="rate")
+    assert "input" not in snn.spiking_layers() and len(snn.spiking_layers()) == 4
+    x = torch.rand(8, 1, 28, 28)
+    for mode in ("window", "step"):
+        assert torch.equal(snn(x, mode=mode), model(x))

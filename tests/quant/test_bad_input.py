@@ -109,7 +109,7 @@ def test_integer_weights_are_refused_and_nothing_changes():
         ({"weight": {"bits": 4}}, r"a quantizer spec needs a 'name' key"),
         ({"weight": {"name": "fixed_point", "bits": 0}}, r"fixed_point: bits=0 is invalid"),
         ({"weight": "ternery"}, r"unknown quantizer 'ternery' \(did you mean 'ternary'\?\)"),
-        ({}, r"QuantConfig needs a 'weight' or an 'activation' quantizer"),
+        ({}, r"QuantConfig needs at least one of 'weight', 'activation', 'bias' and 'input'"),
         ({"weight": "binary", "version": 7}, r"QuantConfig: version 7 is not supported"),
     ],
 )

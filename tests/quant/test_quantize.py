@@ -103,3 +103,32 @@ def test_config_round_trips_through_a_dict():
 def test_quantize_warns_when_nothing_matches():
     with pytest.warns(UserWarning, match="found no layer"):
         snnq.quantize_(nn.Sequential(nn.Tanh()), {"activation": "uniform"})
+
+
+def test_biases_and_the_input_get_their_own_quantizers():
+    from snnq.models import LeNet5
+
+    net = LeNet5()
+    snnq.quantize_(
+        net,
+        {
+            "weight": {"name": "fixed_point", "bits": 4},
+            "bias": {"name": "fixed_point", "bits": 16, "frac_bits": 8},
+            "input": {"name": "fixed_point", "bits": 8, "signed": False, "frac_bits": 8},
+        },
+    )
+    biases = snnq.integer_weights(net, "bias")
+    assert sorted(biases) == ["classifier.1", "classifier.3", "classifier.5", "features.0", "features.3"]
+    assert all(form.frac_bits == 8 for form in biases.values())
+    assert isinstance(net.input, QuantizedActivation)
+    codes = net.input.quantizer.integer_form(torch.rand(2, 1, 28, 28)).codes
+    assert codes.min() >= 0 and codes.max() <= 255
+    snnq.unquantize_(net)
+    assert not parametrize.is_parametrized(net.features[0]) and isinstance(net.input, torch.nn.Identity)
+
+
+def test_an_input_quantizer_needs_an_identity_input_module():
+    from snnq.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"an input quantizer goes into an nn.Identity module named 'input'"):
+        snnq.quantize_(nn.Sequential(nn.Linear(3, 3)), {"input": "uniform"})
