@@ -151,6 +151,7 @@ NEURONS: Registry[Any] = Registry("neuron", group="snnq.neurons", builtins="snnq
 CONVERTERS: Registry[Any] = Registry("converter", group="snnq.converters", builtins="snnq.conversion")
 MODELS: Registry[Any] = Registry("model", group="snnq.models", builtins="snnq.models")
 BACKENDS: Registry[Any] = Registry("backend", group="snnq.backends", builtins="snnq.hardware")
+ENCODERS: Registry[Any] = Registry("encoder", group="snnq.encoders", builtins="snnq.data.encoders")
 
 REGISTRIES: dict[str, Registry[Any]] = {
     "quantizers": QUANTIZERS,
@@ -158,4 +159,5 @@ REGISTRIES: dict[str, Registry[Any]] = {
     "converters": CONVERTERS,
     "models": MODELS,
     "backends": BACKENDS,
+    "encoders": ENCODERS,
 }

@@ -2,7 +2,7 @@
 
 - ``slow``: skipped unless ``--runslow`` (``make test-slow``): full data sets and long training.
 - ``gpu``: skipped where no CUDA device is present.
-- ``shared_data``: the offline data sets in ``../shared/data`` (or ``$SNNQ_SHARED_DATA``); tests that need them
+- ``shared_data``: the offline data sets in ``../shared/data`` (or ``$SNNQ_DATA``); tests that need them
   skip with that reason in a checkout without them (CI always has them).
 """
 
@@ -38,12 +38,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def shared_data_dir() -> Path:
-    return Path(os.environ.get("SNNQ_SHARED_DATA", ROOT.parent / "shared" / "data"))
+    return Path(os.environ.get("SNNQ_DATA", ROOT.parent / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     path = shared_data_dir()
     if not path.is_dir():
-        pytest.skip(f"the offline data sets are not at {path} (set SNNQ_SHARED_DATA); CI always has them")
+        pytest.skip(f"the offline data sets are not at {path} (set SNNQ_DATA); CI always has them")
     return path

@@ -21,6 +21,7 @@ def test_the_five_registries_use_the_documented_entry_point_groups():
         "converters": "snnq.converters",
         "models": "snnq.models",
         "backends": "snnq.backends",
+        "encoders": "snnq.encoders",
     }
 
 
