@@ -13,6 +13,7 @@ from snnq.conversion.qcfs import QCFSConverter
 from snnq.conversion.rate import RateConverter
 from snnq.conversion.scatter_gather import ScatterGatherConverter
 from snnq.conversion.ttfs import TTFSConverter
+from snnq.conversion.to_ir import input_codes, to_ir
 from snnq.conversion.verify import VerificationReport, verify
 
 __all__ = [
@@ -33,5 +34,7 @@ __all__ = [
     "save_accuracy_against_steps",
     "VerificationReport",
     "convert",
+    "input_codes",
+    "to_ir",
     "verify",
 ]

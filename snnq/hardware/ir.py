@@ -28,10 +28,10 @@ from snnq.hardware.errors import IRError
 from snnq.hardware.ir_layers import (
     LAYER_KINDS, Add, AvgPool2d, Conv2d, Dense, Flatten, Layer, MaxPool2d, WeightedLayer, _valid_taps,
 )
-from snnq.hardware.ir_nodes import CODINGS, INPUT, NEURON_KINDS, SYNAPSES, Activity, Neuron, _ArrayEquality, _choice, _shape
+from snnq.hardware.ir_nodes import CODINGS, INPUT, NEURON_KINDS, SCHEDULES, SYNAPSES, Activity, Neuron, _ArrayEquality, _choice, _shape
 
 __all__ = [
-    "CODINGS", "INPUT", "LAYER_KINDS", "NEURON_KINDS", "SYNAPSES", "Activity", "Add", "AvgPool2d", "Conv2d", "Dense",
+    "CODINGS", "INPUT", "LAYER_KINDS", "NEURON_KINDS", "SCHEDULES", "SYNAPSES", "Activity", "Add", "AvgPool2d", "Conv2d", "Dense",
     "Flatten", "Layer", "MaxPool2d", "Network", "Neuron", "WeightedLayer", "_valid_taps",
 ]
 
@@ -48,6 +48,8 @@ class Network(_ArrayEquality):
         input_bits: bits of one input element per step (1 for spikes; more for multi-level input drivers).
         input_activity: input events per inference (``spikes``; ``synops`` is 0), or None when unknown.
         metadata: JSON-serialisable facts about the network (data set, converter, how activity was obtained).
+        schedule: one of `SCHEDULES`: ``parallel`` (every layer at every step) or ``layerwise`` (a window per layer,
+            as snnq's lossless converters run).
     """
 
     name: str
@@ -58,8 +60,10 @@ class Network(_ArrayEquality):
     input_bits: int = 1
     input_activity: Activity | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    schedule: str = "parallel"
 
     def __post_init__(self) -> None:
+        _choice("schedule", self.schedule, SCHEDULES)
         object.__setattr__(self, "input_shape", _shape(self.input_shape, "network input_shape"))
         object.__setattr__(self, "layers", tuple(self.layers))
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))

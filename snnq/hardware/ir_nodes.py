@@ -26,6 +26,14 @@ NEURON_KINDS: Mapping[str, str] = MappingProxyType(
 )
 """Neuron kinds and their integer update rule (the equations are in `Neuron`)."""
 
+SCHEDULES: Mapping[str, str] = MappingProxyType(
+    {
+        "parallel": "every layer integrates and fires at every step; biases are added at every step",
+        "layerwise": "each layer integrates one window of input (bias once), then its neurons fire in the next window",
+    }
+)
+"""When layers compute (see `snnq.hardware.simulate`)."""
+
 CODINGS: tuple[str, ...] = ("rate", "scatter_gather", "ttfs", "qcfs")
 """How values travel as spikes: spike counts in a window (rate, qcfs), binary sub-neurons (scatter_gather), spike times (ttfs)."""
 
@@ -120,15 +128,25 @@ class Neuron(_ArrayEquality):
         threshold: positive integer ``theta``: a scalar, one per output channel (shape ``(C,)``) or one per
             output element (the layer's output shape).
         membrane_bits: width of the membrane register (2..62).
-        initial: membrane value before the first step (QCFS pre-charge: ``theta // 2``).
+        initial: membrane value before the first step (QCFS pre-charge: ``theta // 2``): a scalar, or per channel /
+            per element like ``threshold``.
         leak_shift: leak of ``lif`` neurons as a right shift (``u -= u >> leak_shift``); 0 for the other kinds.
+        levels: sub-neurons per element of an ``sg_stateless`` group, with thresholds ``theta + k spacing``,
+            ``k = 0..levels-1``; the element emits how many of them its input reaches (1 for the other kinds).
+        spacing: the distance between a group's thresholds (a scalar, or per channel / element like ``threshold``).
+        step_thresholds: ``ttfs`` on the layerwise schedule: the threshold of each step of the firing window,
+            shape ``(T,)`` or ``(T, C)`` (per channel); the neuron fires once, at the first step whose threshold its
+            integrated input reaches.
     """
 
     kind: str
     threshold: int | np.ndarray
     membrane_bits: int
-    initial: int = 0
+    initial: int | np.ndarray = 0
     leak_shift: int = 0
+    levels: int = 1
+    spacing: int | np.ndarray = 0
+    step_thresholds: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         _choice("neuron kind", self.kind, NEURON_KINDS)
@@ -146,16 +164,34 @@ class Neuron(_ArrayEquality):
         limit = 2 ** (int(self.membrane_bits) - 1) - 1
         if low < 1 or high > limit:
             raise IRError(f"threshold must be an integer in 1..{limit} for a {self.membrane_bits}-bit membrane, got {low}..{high}")
-        if abs(int(self.initial)) > limit:
+        for name in ("initial", "spacing"):  # scalars, or arrays shaped like the threshold
+            value = getattr(self, name)
+            if isinstance(value, np.ndarray) and value.ndim > 0:
+                object.__setattr__(self, name, _frozen_array(value, name, integer=True))
+            else:
+                object.__setattr__(self, name, int(value))
+        if int(np.abs(np.asarray(self.initial)).max()) > limit:
             raise IRError(f"initial membrane {self.initial} does not fit {self.membrane_bits} bits")
         if int(self.leak_shift) < 0 or (self.kind == "lif") != (int(self.leak_shift) > 0):
             raise IRError(f"leak_shift must be > 0 for 'lif' neurons and 0 otherwise, got {self.leak_shift} for {self.kind!r}")
-        for name in ("membrane_bits", "initial", "leak_shift"):
+        for name in ("membrane_bits", "leak_shift", "levels"):
             object.__setattr__(self, name, int(getattr(self, name)))
+        spacing = np.asarray(self.spacing)
+        if self.levels < 1 or (self.levels > 1 and (self.kind != "sg_stateless" or int(spacing.min()) < 1)):
+            raise IRError(f"levels={self.levels} > 1 needs an sg_stateless neuron with spacing >= 1, got {self.kind!r}, spacing {self.spacing}")
+        if high + (self.levels - 1) * int(spacing.max()) > limit:
+            raise IRError(f"the highest threshold of a {self.levels}-level group does not fit {self.membrane_bits} bits")
+        if self.step_thresholds is not None:
+            steps = _frozen_array(self.step_thresholds, "step_thresholds", integer=True)
+            if self.kind != "ttfs" or steps.ndim not in (1, 2) or steps.size == 0:
+                raise IRError(f"step_thresholds belong to ttfs neurons, shape (T,) or (T, C); got {self.kind!r}, shape {steps.shape}")
+            if int(steps.min()) < 0 or int(steps.max()) > limit:
+                raise IRError(f"step_thresholds must lie in 0..{limit} for a {self.membrane_bits}-bit membrane")
+            object.__setattr__(self, "step_thresholds", steps)
 
-    def threshold_for(self, output_shape: tuple[int, ...]) -> np.ndarray:
-        """The threshold broadcast to ``output_shape`` (per-channel thresholds run along axis 0)."""
-        theta = np.asarray(self.threshold, dtype=np.int64)
+    def threshold_for(self, output_shape: tuple[int, ...], field: str = "threshold") -> np.ndarray:
+        """``threshold`` (or ``initial`` / ``spacing``) broadcast to ``output_shape`` (per channel: along axis 0)."""
+        theta = np.asarray(getattr(self, field), dtype=np.int64)
         if theta.ndim == 1 and len(output_shape) > 1:
             theta = theta.reshape((-1,) + (1,) * (len(output_shape) - 1))
         return np.broadcast_to(theta, output_shape)

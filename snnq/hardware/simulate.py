@@ -142,7 +142,7 @@ def run_neurons(neuron: Neuron, current: np.ndarray) -> np.ndarray:
     theta = neuron.threshold_for(shape).astype(np.int64)
     low, high = -(2 ** (neuron.membrane_bits - 1)), 2 ** (neuron.membrane_bits - 1) - 1
     charge = NEURON_CHARGE[neuron.kind]
-    u = np.full(current.shape[1:], neuron.initial, dtype=np.int64)
+    u = np.broadcast_to(neuron.threshold_for(shape, "initial"), current.shape[1:]).astype(np.int64)
     may_fire = np.ones(current.shape[1:], dtype=bool)
     spikes = np.zeros(current.shape, dtype=np.int8)
     once = neuron.kind == "ttfs"
@@ -154,6 +154,110 @@ def run_neurons(neuron: Neuron, current: np.ndarray) -> np.ndarray:
         if once:
             may_fire &= ~fire
     return spikes
+
+
+def _parallel_layer(network: Network, layer: Layer, inputs: list[np.ndarray], op: SynapseOp) -> tuple[np.ndarray, float]:
+    """Every step through the layer (bias at every step), then the neurons step by step."""
+    steps, batch = inputs[0].shape[:2]
+    stats: dict[str, float] = {"synops": 0.0}
+    flat = [x.reshape((steps * batch,) + x.shape[2:]) for x in inputs]
+    y = FORWARD[layer.kind](layer, flat, op, stats).reshape((steps, batch) + layer.output_shape)
+    if layer.neuron is not None:
+        y = run_neurons(layer.neuron, y)
+    return y, stats["synops"]
+
+
+def _time_values(network: Network, steps: int) -> np.ndarray | None:
+    """The integer value of a spike at each step: ``2^(T-1-t)`` for time-to-first-spike coding, else None (1)."""
+    if network.coding != "ttfs":
+        return None
+    return np.left_shift(np.int64(1), np.arange(steps - 1, -1, -1, dtype=np.int64))
+
+
+def _layerwise_layer(network: Network, layer: Layer, inputs: list[np.ndarray], op: SynapseOp) -> tuple[np.ndarray, float]:
+    """A weighted layer integrates its input window (spikes times their value, bias once); pooling, flatten and
+    add act on every step; a neuron fires its window from the integrated input (`run_layerwise_neurons`).
+
+    Outputs are trains ``[T, B, ...]``; a layer without neurons emits its integral at step 0 (the output layer's
+    integral is the score)."""
+    steps, batch = inputs[0].shape[:2]
+    stats: dict[str, float] = {"synops": 0.0}
+    if isinstance(layer, WeightedLayer):
+        values = None if layer.inputs[0] == INPUT else _time_values(network, steps)  # the input is multi-level codes
+        x = inputs[0] if values is None else inputs[0] * values.reshape((-1,) + (1,) * (inputs[0].ndim - 1))
+        flat = x.reshape((steps * batch,) + x.shape[2:])
+        bias = layer.bias
+        unbiased = layer if bias is None else _without_bias(layer)
+        current = FORWARD[layer.kind](unbiased, [flat], op, stats).reshape((steps, batch) + layer.output_shape).sum(axis=0)
+        if values is not None:  # synaptic operations count events, not their values
+            stats["synops"] = float(np.abs(unfold(layer, inputs[0].reshape(flat.shape))).sum(dtype=np.int64)) * layer.matrix_shape()[2]
+        if bias is not None:
+            current = current + bias.astype(np.int64).reshape((-1,) + (1,) * (len(layer.output_shape) - 1))
+    else:
+        flat = [v.reshape((steps * batch,) + v.shape[2:]) for v in inputs]
+        if layer.kind == "maxpool2d" and network.coding == "ttfs":
+            pooled = FORWARD[layer.kind](layer, flat, op, stats).reshape((steps, batch) + layer.output_shape)
+            first = np.cumsum(pooled, axis=0) > 0  # the earliest input spike wins; later ones are not passed on
+            y = np.diff(first.astype(np.int64), axis=0, prepend=0)
+        else:
+            y = FORWARD[layer.kind](layer, flat, op, stats).reshape((steps, batch) + layer.output_shape)
+        if layer.neuron is None:
+            return y, stats["synops"]
+        current = y.sum(axis=0)
+    if layer.neuron is None:
+        train = np.zeros((steps, batch) + layer.output_shape, dtype=np.int64)
+        train[0] = current
+        return train, stats["synops"]
+    return run_layerwise_neurons(layer.neuron, current, steps), stats["synops"]
+
+
+def _without_bias(layer: WeightedLayer) -> WeightedLayer:
+    from dataclasses import replace
+
+    return replace(layer, bias=None)
+
+
+def run_layerwise_neurons(neuron: Neuron, current: np.ndarray, steps: int) -> np.ndarray:
+    """The firing window ``[T, B, *shape]`` of neurons given their integrated input ``current`` ``[B, *shape]``.
+
+    ``if``: the membrane starts at ``sat(initial + current)`` and fires one spike per step while it holds a
+    threshold, subtracting it (a burst of ``clip(floor((current + initial) / theta), 0, T)`` spikes).
+    ``sg_stateless``: at step 0, the number of the group's thresholds ``theta + k spacing`` that ``sat(current)``
+    reaches. ``ttfs``: one spike, at the first step ``t`` with ``sat(current) >= step_thresholds[t]``.
+    """
+    shape = current.shape[1:]
+    low, high = -(2 ** (neuron.membrane_bits - 1)), 2 ** (neuron.membrane_bits - 1) - 1
+    spikes = np.zeros((steps,) + current.shape, dtype=np.int64)
+    if neuron.kind == "if":
+        theta = neuron.threshold_for(shape).astype(np.int64)
+        u = np.clip(current.astype(np.int64) + neuron.threshold_for(shape, "initial"), low, high)
+        for t in range(steps):
+            fire = u >= theta
+            u = u - theta * fire
+            spikes[t] = fire
+        return spikes
+    u = np.clip(current.astype(np.int64), low, high)
+    if neuron.kind == "sg_stateless":
+        theta = neuron.threshold_for(shape).astype(np.int64)
+        spacing = neuron.threshold_for(shape, "spacing")
+        spikes[0] = sum((u >= theta + k * spacing).astype(np.int64) for k in range(neuron.levels))
+        return spikes
+    if neuron.kind == "ttfs" and neuron.step_thresholds is not None:
+        table = np.asarray(neuron.step_thresholds, dtype=np.int64)
+        fired = np.zeros(current.shape, dtype=bool)
+        for t in range(steps):
+            bound = table[t] if table.ndim == 1 else table[t].reshape((-1,) + (1,) * (len(shape) - 1))
+            fire = (u >= bound) & ~fired
+            spikes[t] = fire
+            fired |= fire
+        return spikes
+    raise IRError(f"{neuron.kind!r} neurons cannot run on the layerwise schedule (ttfs needs step_thresholds)")
+
+
+SCHEDULE_STEP: Mapping[str, Callable[..., tuple[np.ndarray, float]]] = MappingProxyType(
+    {"parallel": _parallel_layer, "layerwise": _layerwise_layer}
+)
+"""How one layer computes under each schedule: ``f(network, layer, inputs [T, B, ...], op) -> (output train, synops)``."""
 
 
 @dataclass(frozen=True)
@@ -214,19 +318,16 @@ def simulate(
     for layer in network:
         for src in layer.inputs:
             remaining[src] = remaining.get(src, 0) + 1
+    step_layer = SCHEDULE_STEP[network.schedule]
     for layer in network:
-        stats: dict[str, float] = {"synops": 0.0}
-        flat = [values[src].reshape((steps * batch,) + values[src].shape[2:]) for src in layer.inputs]
-        y = FORWARD[layer.kind](layer, flat, synapse_op, stats).reshape((steps, batch) + layer.output_shape)
-        if layer.neuron is not None:
-            y = run_neurons(layer.neuron, y)
+        y, synops = step_layer(network, layer, [values[src] for src in layer.inputs], synapse_op)
         values[layer.name] = y
-        activity[layer.name] = _activity(y, stats["synops"], source)
+        activity[layer.name] = _activity(y, synops, source)
         for src in layer.inputs:  # free what no later layer reads
             remaining[src] -= 1
             if remaining[src] == 0 and not record and src != network.output.name:
                 values.pop(src, None)
-    scores = values[network.output.name].sum(axis=0, dtype=np.int64)
+    scores = values[network.output.name].sum(axis=0, dtype=np.int64)  # layerwise: the output's window integral
     predictions = scores.reshape(batch, -1).argmax(axis=1)
     outputs = {k: v for k, v in values.items() if k != INPUT} if record else {}
     return SimulationResult(scores=scores, predictions=predictions, activity=MappingProxyType(activity), outputs=MappingProxyType(outputs))

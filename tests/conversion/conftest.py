@@ -23,6 +23,10 @@ CAT_CONFIG = {  # S2: 5-bit logarithmic weights, conversion-aware log2 activatio
     "activation": {"name": "log2", "levels": 8, "signed": False, "scale": 4.0, "learn_scale": True, "pow2_scale": True, "rounding": "log_nearest"},
 }
 QCFS_CONFIG = {"activation": {"name": "uniform", "levels": 8, "scale": 0.5, "learn_scale": True}}
+INTEGER_IO = {  # integer hardware: integer input codes and biases on the accumulators' grids
+    "bias": {"name": "fixed_point", "bits": 16, "frac_bits": 4},
+    "input": {"name": "fixed_point", "bits": 8, "signed": False, "frac_bits": 8},
+}
 
 
 def read_mnist(folder: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -70,6 +74,15 @@ def cat_lenet(mnist) -> nn.Module:
 @pytest.fixture(scope="session")
 def qcfs_lenet(mnist) -> nn.Module:
     return quantized_lenet(QCFS_CONFIG, mnist, samples=15_000)
+
+
+@pytest.fixture(scope="session")
+def integer_lenets(mnist) -> dict[str, nn.Module]:
+    """LeNet-5s with integer inputs and biases too (what the integer IR needs), briefly trained."""
+    return {
+        "rate": quantized_lenet({**RATE_CONFIG, **INTEGER_IO}, mnist, samples=6_000, pool="max"),
+        "ttfs": quantized_lenet({**CAT_CONFIG, **INTEGER_IO}, mnist, samples=6_000, pool="max"),
+    }
 
 
 def batches(images: torch.Tensor, labels: torch.Tensor, *, count: int, size: int = 500) -> list[tuple[torch.Tensor, torch.Tensor]]:
