@@ -13,7 +13,8 @@ STAMP := $(VENV)/.snnq-installed
 .PHONY: demo test test-slow bench venv clean
 
 demo: $(STAMP)
-	$(BIN)/snnq demo
+	$(BIN)/snnq train recipe=demo
+	$(BIN)/snnq leaderboard runs --recipe demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from snnq.errors import SnnqError
 
-COMMANDS = ("list", "demo", "hw")
+COMMANDS = ("list", "train", "leaderboard", "hw")
 """Modules ``snnq.cli.<name>_command``; each registers its sub-command and the function that runs it."""
 
 

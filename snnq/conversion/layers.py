@@ -74,7 +74,6 @@ class RateActivation(SpikingActivation):
     def fire(self, current: Tensor) -> Train:
         self.neuron.reset_state()
         spikes = self.neuron(self.pulse(current, self.steps))
-        self.neuron.reset_state()
         return Train(spikes * self.step, spikes, spikes.sum(0) * self.step)
 
     def closed_form(self, current: Tensor) -> Train:
@@ -101,6 +100,7 @@ class ScatterGatherActivation(SpikingActivation):
         self.step, self.levels = step, levels
 
     def fire(self, current: Tensor) -> Train:
+        self.neuron.reset_state()
         spikes = self.neuron(current.unsqueeze(0))  # [1, B, ..., N]
         return Train(spikes.sum(-1) * self.step, spikes, spikes.sum((0, -1)) * self.step)
 
@@ -129,7 +129,6 @@ class TTFSActivation(SpikingActivation):
     def fire(self, current: Tensor) -> Train:
         self.neuron.reset_state()
         spikes = self.neuron(self.pulse(current, 2 * self.steps))[self.steps :]  # the firing window
-        self.neuron.reset_state()
         values = spikes * self.values.to(spikes.dtype).reshape(-1, *[1] * (spikes.dim() - 1))
         return Train(values, spikes)
 
@@ -168,5 +167,4 @@ class QCFSActivation(SpikingActivation):
     def run(self, currents: Train) -> Train:
         self.neuron.reset_state()
         spikes = self.neuron(currents.values)
-        self.neuron.reset_state()
         return Train(spikes * self.clip, spikes)

@@ -25,6 +25,7 @@ from snnq.conversion.activity import Activity, Train
 from snnq.conversion.layers import SpikingActivation
 from snnq.conversion.trace import SYNAPTIC, layer_type, weight_quantizer
 from snnq.errors import UnknownNameError
+from snnq.neurons.build import reset_state
 
 MODES = ("window", "step")
 AVERAGE_POOLS = (nn.AvgPool1d, nn.AvgPool2d, nn.AdaptiveAvgPool2d)
@@ -58,6 +59,7 @@ class SpikingNetwork(nn.Module):
     def forward(self, x: Tensor, *, mode: str = "window", activity: Activity | None = None) -> Tensor:
         if mode not in MODES:
             raise UnknownNameError("simulation mode", mode, MODES)
+        reset_state(self.graph_module)  # every inference starts from the neurons' initial state
         with torch.no_grad():
             return _Runner(self, mode, activity).run(x)
 

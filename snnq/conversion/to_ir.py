@@ -63,6 +63,19 @@ def _integers(ratio: np.ndarray, what: str) -> np.ndarray:
     return np.array([int(r) for r in ratio], dtype=np.int64)
 
 
+MAX_SHIFT = 24
+"""The largest accumulator shift to_ir uses to reach a bias's grid; beyond it the bias is no short dyadic number."""
+
+
+def _shift_for(ratios: np.ndarray, label: str) -> int:
+    """The smallest ``k >= 0`` with every ``ratio * 2^k`` an integer (ratios of power-of-two denominators)."""
+    for shift in range(MAX_SHIFT + 1):
+        if all((r * 2**shift).denominator == 1 for r in ratios):
+            return shift
+    raise ConversionError(f"to_ir: the bias of {label} is not an integer number of accumulator units even after a "
+                          f"{MAX_SHIFT}-bit shift; use power-of-two steps and quantize biases (QuantConfig.bias)")
+
+
 def _bits_for(bound: int) -> int:
     return max(2, int(bound).bit_length() + 1)
 
@@ -213,6 +226,7 @@ def _synaptic(node: fx.Node, module: nn.Module, source: _Signal, shapes: dict, i
         "name": str(node.target), "inputs": (source.layer,), "input_shape": source.shape, "output_shape": shapes[node],
         "weight": codes, "weight_scale": scale if scale.size > 1 else float(scale[0]), "weight_bits": form.bits, "synapse": synapse,
     }
+
     in_unit = source.unit if source.unit.size == 1 else None
     if in_unit is None:
         raise ConversionError(f"to_ir: {label} reads values with a unit per channel; they must share one unit")
@@ -225,18 +239,20 @@ def _synaptic(node: fx.Node, module: nn.Module, source: _Signal, shapes: dict, i
     else:
         integer_weights = codes
     unit = np.array([Fraction(float(s)) * Fraction(factor) * in_unit[0] for s in np.broadcast_to(scale, (channels,))], dtype=object)
-    bias = None
+    bias, shift = None, 0
     if getattr(module, "bias", None) is not None:
         value = _fractions(module.bias.detach())
+        shift = _shift_for(value / unit, label)  # a bias finer than the accumulator's unit: count finer units
+        unit = unit / 2**shift
         bias = _integers(value / unit, f"the bias of {label}")
-    per_output = np.abs(integer_weights).reshape(channels, -1).sum(axis=1) * max(source.bound, 1)
+    per_output = np.abs(integer_weights).reshape(channels, -1).sum(axis=1) * max(source.bound, 1) * 2**shift
     bound = int(per_output.max(initial=0)) + (int(np.abs(bias).max()) if bias is not None else 0)
     if isinstance(module, nn.Conv2d):
         if isinstance(module.padding, str):
             raise ConversionError(f"to_ir: {label} uses padding={module.padding!r}; give it as numbers")
-        layer = ir.Conv2d(**common, bias=bias, stride=module.stride, padding=module.padding, groups=module.groups)
+        layer = ir.Conv2d(**common, bias=bias, shift=shift, stride=module.stride, padding=module.padding, groups=module.groups)
     elif isinstance(module, nn.Linear):
-        layer = ir.Dense(**common, bias=bias)
+        layer = ir.Dense(**common, bias=bias, shift=shift)
     else:
         raise ConversionError(f"to_ir: {label} ({layer_type(module).__name__}) has no integer description")
     return layer, _Signal(layer.name, unit, bound, False, shapes[node])

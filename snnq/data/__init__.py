@@ -28,6 +28,8 @@ _LAZY = MappingProxyType({
     "ImageDataModule": "snnq.data.image_datamodule",
     "EventDataModule": "snnq.data.event_datamodule",
     "MNISTDataModule": "snnq.data.mnist",
+    "DigitsDataModule": "snnq.data.digits",
+    "SyntheticDataModule": "snnq.data.synthetic",
     "CIFAR10DataModule": "snnq.data.cifar10",
     "CIFAR100DataModule": "snnq.data.cifar100",
     "NMNISTDataModule": "snnq.data.nmnist",

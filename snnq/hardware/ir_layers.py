@@ -88,6 +88,8 @@ class WeightedLayer(Layer):
         weight_bits: storage bits per weight code (2 for ternary, 5 for S2's sign + 4-bit exponent).
         bias: optional integer bias codes, one per output channel, added to ``I`` at every step.
         synapse: encoding of the codes, one of `SYNAPSES`.
+        shift: the accumulator's left shift before the bias is added, ``I = (W x) << shift + b``: a bias finer than
+            one weight step times one input step needs it (the accumulator then counts ``2^-shift`` of a step).
     """
 
     weight: np.ndarray
@@ -95,11 +97,15 @@ class WeightedLayer(Layer):
     weight_bits: int
     bias: np.ndarray | None = None
     synapse: str = "signed"
+    shift: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weight", _frozen_array(self.weight, f"{self.name}: weight", integer=True))
         super().__post_init__()
         _choice("synapse encoding", self.synapse, SYNAPSES)
+        if int(self.shift) < 0:
+            raise IRError(f"{self.name}: shift must be >= 0, got {self.shift}")
+        object.__setattr__(self, "shift", int(self.shift))
         bits = int(self.weight_bits)
         if not 1 <= bits <= 32:
             raise IRError(f"{self.name}: weight_bits must be in 1..32, got {self.weight_bits}")

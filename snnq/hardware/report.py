@@ -146,8 +146,11 @@ def _markdown(report: HardwareReport, preset: Preset) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(run_dir: str | os.PathLike[str], preset: Preset | str, *, seed: int = 0) -> HardwareReport:
-    """Evaluates the run directory's network on ``preset`` and writes the files listed in the module docstring."""
+def write_report(run_dir: str | os.PathLike[str], preset: Preset | str, *, seed: int = 0, update_results: bool = True) -> HardwareReport:
+    """Evaluates the run directory's network on ``preset`` and writes the files listed in the module docstring.
+
+    With ``update_results=False`` the run's ``results.json`` is left alone (a training run merges the totals into
+    its own results, written once at its end)."""
     run = Path(run_dir)
     preset = load_preset(preset) if isinstance(preset, str) else preset
     network = load_ir(run)
@@ -166,9 +169,15 @@ def write_report(run_dir: str | os.PathLike[str], preset: Preset | str, *, seed:
     plot_layer_energy(report, run / "hardware_energy.png")
     plot_layer_latency(report, run / "hardware_latency.png")
     plot_tiles(report, run / "hardware_tiles.png")
-    results_path = run / "results.json"
-    results = json.loads(results_path.read_text()) if results_path.is_file() else {}
-    results["hardware"] = {"preset": preset.name, "backend": report.backend, "totals": dict(report.totals),
-                           "accuracy": dict(report.accuracy), "assumptions": list(report.assumptions)}
-    atomic_write_bytes(results_path, json.dumps(results, indent=2, sort_keys=True).encode())
+    if update_results:
+        results_path = run / "results.json"
+        results = json.loads(results_path.read_text()) if results_path.is_file() else {}
+        results["hardware"] = summary(report, preset)
+        atomic_write_bytes(results_path, json.dumps(results, indent=2, sort_keys=True).encode())
     return report
+
+
+def summary(report: HardwareReport, preset: Preset) -> dict[str, Any]:
+    """What a run's ``results.json`` keeps of a hardware report."""
+    return {"preset": preset.name, "backend": report.backend, "totals": dict(report.totals),
+            "accuracy": dict(report.accuracy), "assumptions": list(report.assumptions)}

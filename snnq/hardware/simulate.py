@@ -84,6 +84,8 @@ def _weighted(layer: WeightedLayer, inputs: list[np.ndarray], op: SynapseOp, sta
     stats["synops"] = float(np.abs(patches).sum(dtype=np.int64)) * cols
     n = x.shape[0]
     out = out.transpose(1, 0, 3, 2).reshape((n,) + layer.output_shape)
+    if layer.shift:
+        out = np.left_shift(out, layer.shift)
     if layer.bias is not None:
         out = out + layer.bias.astype(np.int64).reshape((-1,) + (1,) * (len(layer.output_shape) - 1))
     return out

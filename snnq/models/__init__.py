@@ -1,7 +1,9 @@
 """Networks the seed papers use, registered by name: ``snnq.MODELS.build("lenet5")``."""
 
 from snnq.models.lenet import LeNet5
+from snnq.models.mlp import MLP
 from snnq.models.resnet import ResNet18
+from snnq.models.spiking import ConvSNN
 from snnq.models.vgg import VGG
 
-__all__ = ["LeNet5", "ResNet18", "VGG"]
+__all__ = ["ConvSNN", "LeNet5", "MLP", "ResNet18", "VGG"]

@@ -12,6 +12,7 @@ from snnq.quant.integer import CodeSet
 from snnq.quant.ste import fixed_step_fake_quant, round_clamp_ste, rounding_function, scale_grad
 from snnq.registry import QUANTIZERS
 
+_SQRT_HALF = 0.7071067811865476
 MIN_STEP = 1e-12  # a learned step is kept above this so that x / s stays finite
 MAX_GRID_BITS = 16  # with a float step, (c * s) / s rounds back to c only while c < 2^22; 16 bits leaves margin
 
@@ -37,6 +38,8 @@ class UniformQuantizer(Quantizer):
         signed: signed codes (weights, membranes) or unsigned ones (activations after ReLU).
         scale: initial step; None takes ``max|x| / q_max`` from the first tensor seen.
         learn_scale: train the step (a parameter) or keep it fixed (a buffer).
+        pow2_scale: use the power of two nearest to the step (on the log scale), with a straight-through gradient to
+            the step: the grid stays dyadic (exact integer hardware) while the range is learned.
         channel_axis: None (one step per tensor) or the channel axis (one step per channel).
         rounding: a mode of `snnq.quant.ste.ROUNDING` (default ``half_up``, the "+0.5 then floor" of QCFS).
     """
@@ -49,10 +52,12 @@ class UniformQuantizer(Quantizer):
         signed: bool = False,
         scale: float | None = None,
         learn_scale: bool = False,
+        pow2_scale: bool = False,
         channel_axis: int | None = None,
         rounding: str = "half_up",
     ):
         super().__init__(channel_axis=channel_axis)
+        self.pow2_scale = bool(pow2_scale)
         self.signed = bool(signed)
         why = "a float step keeps codes exact only this far"
         self.bits = self.check_int("bits", bits, 2 if signed else 1, MAX_GRID_BITS, why)
@@ -91,13 +96,19 @@ class UniformQuantizer(Quantizer):
     def fixed_step(self) -> float | None:
         if not self._initialized or self.step.numel() != 1:
             return None
-        step = self.step.detach().clamp_min(MIN_STEP) if self.learn_scale else self.step
-        return float(step)
+        return float(self._step().detach())
+
+    def _step(self) -> Tensor:
+        step = self.step.clamp_min(MIN_STEP) if self.learn_scale else self.step
+        if not self.pow2_scale:
+            return step
+        mantissa, exponent = torch.frexp(step.detach())  # step = m 2^e, m in [0.5, 1): nearest power on the log scale
+        rounded = torch.ldexp(torch.ones_like(step), torch.where(mantissa >= _SQRT_HALF, exponent, exponent - 1))
+        return step + (rounded - step).detach()  # exactly `rounded` (the two are within a factor of 2)
 
     def current_step(self, x: Tensor) -> Tensor:
         """The step used on ``x`` (broadcastable); subclasses adjust its gradient."""
-        step = self.step.clamp_min(MIN_STEP) if self.learn_scale else self.step
-        return self.per_channel(step.to(x.dtype), x)
+        return self.per_channel(self._step().to(x.dtype), x)
 
     def encode(self, x: Tensor) -> Encoding:
         step = self.current_step(x)

@@ -47,6 +47,20 @@ def test_weights_and_thresholds_are_integers_of_the_stated_widths(integer_lenets
             assert np.asarray(layer.neuron.threshold).dtype.kind == "i" and np.all(np.asarray(layer.neuron.threshold) >= 1)
 
 
+def test_a_bias_finer_than_the_accumulator_shifts_it_and_stays_exact():
+    torch.manual_seed(0)
+    model = LeNet5()
+    fine = {**RATE_CONFIG, "input": {"name": "fixed_point", "bits": 8, "signed": False, "frac_bits": 8}, "bias": {"name": "fixed_point", "bits": 24, "frac_bits": 20}}
+    snnq.quantize_(model, fine)
+    model(torch.rand(8, 1, 28, 28) * 3)
+    snn = snnq.convert(model.eval(), method="rate")
+    network = to_ir(snn, input_shape=(1, 28, 28))
+    assert max(layer.shift for layer in network.weighted_layers()) > 0
+    x = torch.rand(16, 1, 28, 28)
+    scores = simulate(network, input_codes(snn, x)).scores * np.asarray(network.metadata["output_unit"])
+    assert np.array_equal(scores, snn(x).double().numpy())
+
+
 def test_what_has_no_integer_form_is_refused():
     def convertible(config, model=None):
         model = model or LeNet5()
@@ -56,9 +70,10 @@ def test_what_has_no_integer_form_is_refused():
 
     with pytest.raises(ConversionError, match="the network's input is not quantized"):
         to_ir(convertible(RATE_CONFIG), input_shape=(1, 28, 28))
-    fine_bias = {**RATE_CONFIG, "input": {"name": "fixed_point", "bits": 8, "signed": False, "frac_bits": 8}, "bias": {"name": "fixed_point", "bits": 24, "frac_bits": 20}}
-    with pytest.raises(ConversionError, match="the bias of layer 'features.0' is not an integer number of accumulator units"):
-        to_ir(convertible(fine_bias), input_shape=(1, 28, 28))
+    integer_input = {"input": {"name": "fixed_point", "bits": 8, "signed": False, "frac_bits": 8}}
+    float_bias = convertible({**RATE_CONFIG, **integer_input})
+    with pytest.raises(ConversionError, match=r"the bias of layer '[a-z.0-9]+' is not an integer number of accumulator units even after"):
+        to_ir(float_bias, input_shape=(1, 28, 28))
 
     class WithNorm(nn.Module):
         def __init__(self):

@@ -82,3 +82,18 @@ def test_membrane_quantizer_puts_the_threshold_on_the_grid(bits):
     assert float(q(torch.tensor(0.7))) == pytest.approx(0.7, rel=1e-7)
     assert q.integer_form(torch.tensor([0.7])).codes.item() == 2 ** (bits - 2)
     assert float(q(torch.tensor(100.0))) == pytest.approx(0.7 / 2 ** (bits - 2) * (2 ** (bits - 1) - 1))
+
+
+def test_power_of_two_step_learns_the_range_on_a_dyadic_grid():
+    q = snnq.quantizer("uniform", levels=4, scale=0.3, learn_scale=True, pow2_scale=True)
+    assert q.fixed_step() == 0.25  # 0.3 is nearer 0.25 than 0.5 on the log scale
+    x = torch.tensor([0.1, 0.3, 0.9, 5.0])
+    assert q(x).tolist() == [0.0, 0.25, 1.0, 1.0]
+    q(x).sum().backward()
+    assert q.step.grad is not None and q.step.grad != 0  # the range still learns
+    with torch.no_grad():
+        q.step.fill_(0.4)
+    assert q.fixed_step() == 0.5
+    from snnq.testing import check_quantizer
+
+    check_quantizer(q, torch.randn(30))

@@ -1,0 +1,1 @@
+"""Recipes: Hydra configs that train, convert, verify and measure a network, and the leaderboard of their results."""
