@@ -1,0 +1,73 @@
+"""How a run behaves around its edges: resuming, failing without half-written results, the leaderboard."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from snnq.data.errors import DataNotFoundError
+from snnq.experiment.leaderboard import write_leaderboard
+from snnq.experiment.pipeline import run
+from snnq.experiment.results import compare_with_paper
+from tests.experiment.conftest import composed, job
+
+DEMO_FAST = ["recipe=demo", "trainer=fast", "ir_samples=4", "verify.max_batches=2", "robustness=null"]
+
+
+def test_a_run_started_again_resumes_from_its_last_checkpoint(tmp_path):
+    with composed([*DEMO_FAST, "trainer.max_epochs=1"]) as cfg:
+        run(job(cfg), tmp_path)
+    checkpoint = tmp_path / "checkpoints" / "last.ckpt"
+    first = torch.load(checkpoint, weights_only=True)  # plain tensors and containers only
+    assert first["global_step"] > 0
+    with composed([*DEMO_FAST, "trainer.max_epochs=2"]) as cfg:
+        run(job(cfg), tmp_path)
+    second = torch.load(checkpoint, weights_only=True)
+    assert second["epoch"] == first["epoch"] + 1 and second["global_step"] == 2 * first["global_step"]  # one more, not two
+    metrics = (tmp_path / "logs").rglob("metrics.csv")
+    assert any(metrics)
+
+
+def test_a_failing_run_writes_no_results(tmp_path):
+    with composed(["recipe=zou2021/mnist_lenet", "trainer=fast", f"data.data_dir={tmp_path / 'nowhere'}"]) as cfg:
+        with pytest.raises(DataNotFoundError, match=r"train-images-idx3-ubyte"):
+            run(job(cfg), tmp_path / "run")
+    assert not (tmp_path / "run" / "results.json").exists()
+
+
+def test_paper_comparison_with_tolerances_and_bounds():
+    rows = compare_with_paper(
+        {"snn_accuracy": 0.9931, "accuracy_loss": 0.0004, "logit_mismatches": 0},
+        [
+            {"metric": "snn_accuracy", "value": 99.37, "unit": "%", "tolerance": 0.5, "source": "x"},
+            {"metric": "snn_accuracy", "value": 99.37, "unit": "%", "min": 99.4, "source": "x"},
+            {"metric": "accuracy_loss", "value": 0.02, "unit": "%", "max": 0.1, "source": "x"},
+            {"metric": "logit_mismatches", "value": 0, "max": 0, "source": "x"},
+            {"metric": "energy", "value": 1.0, "tolerance": 0.1, "source": "x"},
+        ],
+    )
+    assert [r["within_tolerance"] for r in rows] == [True, False, True, True, None]
+    assert rows[0]["ours"] == pytest.approx(99.31) and rows[0]["gap"] == pytest.approx(-0.06)
+
+
+def test_leaderboard_gathers_every_run_beside_the_paper(tmp_path):
+    for name, accuracy, steps in [("zou2021/mnist_lenet", 0.9931, 1), ("nimbekar2024/cifar10_vgg11_t8", 0.905, 8), ("nimbekar2024/cifar10_vgg11_t8", 0.88, 4)]:
+        folder = tmp_path / name / f"steps{steps}"
+        folder.mkdir(parents=True)
+        results = {
+            "recipe": name, "dataset": {"name": "x", "source": "cifar10-jpeg-q75" if "cifar" in name else "mnist-idx"},
+            "model": {"name": "lenet5"}, "quantizers": {"weight": {"name": "fixed_point", "bits": 4}},
+            "converter": {"method": "qcfs"}, "steps": steps, "metrics": {"snn_accuracy": accuracy, "logit_mismatches": 0},
+            "paper": compare_with_paper({"snn_accuracy": accuracy}, [{"metric": "snn_accuracy", "value": 99.37, "unit": "%", "tolerance": 0.5, "source": "s"}]),
+            "hardware": {"totals": {"energy_j": 2.8e-4, "latency_s": 3.8e-4}},
+        }
+        (folder / "results.json").write_text(json.dumps(results))
+    rows, files = write_leaderboard(tmp_path)
+    assert len(rows) == 3 and all(path.exists() for path in files)
+    board = (tmp_path / "LEADERBOARD.md").read_text()
+    assert "zou2021/mnist_lenet" in board and "99.31" in board and "cifar10-jpeg-q75" in board and "0.00028" in board
+    assert json.loads((tmp_path / "leaderboard.json").read_text())[0]["verdict"] in ("yes", "no")
+    for png in ("accuracy_vs_paper.png", "accuracy_vs_steps.png"):
+        assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
