@@ -79,9 +79,8 @@ class _LeakySequence(torch.autograd.Function):
         scale = 1.0 if grid is None else grid.scale
         threshold = neuron.threshold if grid is None else float(grid.threshold_code)
 
-        surrogate = neuron.surrogate.derivative_(torch.sub(membrane, threshold).mul_(scale))
-        if scale != 1.0:
-            surrogate.mul_(scale)
+        # d spike / d membrane code = S g_a(S (h - theta)) = g_{aS}(h - theta): every surrogate has the form a f(a x)
+        surrogate = neuron.surrogate.rescaled(scale).derivative_(torch.sub(membrane, threshold))
         drive = surrogate * grad_spikes if not neuron.detach_reset else surrogate.mul_(grad_spikes)
         if not neuron.detach_reset:
             carry = 1 - threshold * surrogate if neuron.reset == "subtract" else (1 - spikes) - membrane * surrogate
@@ -89,11 +88,7 @@ class _LeakySequence(torch.autograd.Function):
             carry = 1 - spikes
         else:
             carry = None
-        mask = None
-        if raw is not None:
-            from snnq.neurons.leaky import saturation_mask
-
-            mask = saturation_mask(raw, grid.low, grid.high)
+        mask = None if raw is None else torch.eq(raw, membrane, out=torch.empty_like(membrane))  # 1 where not saturated
         slope = neuron.leak.float_factor() if grid is None else neuron.leak.slope()
         slope = float(slope) if not isinstance(slope, float) else slope
 

@@ -1,7 +1,9 @@
 r"""Surrogate gradients: a Heaviside step forward, a smooth derivative backward.
 
 Each surrogate is registered by name and takes a sharpness ``alpha``; ``x`` is the distance to threshold in
-the membrane's value units (``u - theta``). A spike is emitted at ``x >= 0``.
+the membrane's value units (``u - theta``). A spike is emitted at ``x >= 0``. Every derivative has the form
+``g_alpha(x) = alpha f(alpha x)`` (so a change of units is a change of ``alpha``: `Surrogate.rescaled`); a
+registered plug-in surrogate must keep that form.
 
 ============  ============================================================  =============
 name          derivative :math:`g'(x)`                                      default alpha
@@ -48,6 +50,11 @@ class Surrogate:
     def derivative_(self, x: Tensor) -> Tensor:
         """The derivative computed in place in ``x`` (for fused kernels that own ``x``)."""
         raise NotImplementedError
+
+    def rescaled(self, factor: float) -> Surrogate:
+        """The surrogate for an argument measured in units ``factor`` times smaller: every registered surrogate has
+        the form ``g_a(x) = a f(a x)``, so ``factor * g_a(factor * x) = g_{a factor}(x)``."""
+        return self if factor == 1.0 else type(self)(self.alpha * factor)
 
     def spike(self, x: Tensor) -> Tensor:
         """``1.0`` where ``x >= 0`` else ``0.0``, differentiable through `derivative`."""

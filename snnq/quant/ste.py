@@ -52,9 +52,15 @@ def round_ste(x: Tensor, mode: str = "half_up") -> Tensor:
     return _RoundSTE.apply(x, mode)
 
 
-_INPLACE_ROUNDING: Mapping[str, Callable[[Tensor], Tensor]] = MappingProxyType(
-    {"half_up": lambda t: t.add_(0.5).floor_(), "half_even": torch.Tensor.round_, "floor": torch.Tensor.floor_}
+_ROUNDED_COPY: Mapping[str, Callable[[Tensor], Tensor]] = MappingProxyType(
+    {"half_up": lambda t: torch.add(t, 0.5).floor_(), "half_even": torch.round, "floor": torch.floor}
 )
+"""Each rounding mode as a function returning a new tensor in as few passes as possible (for fused kernels)."""
+
+
+def _inside(x: Tensor, low: float, high: float) -> Tensor:
+    """1.0 where ``low <= x <= high`` else 0.0 (float compares: faster than boolean tensors on the CPU)."""
+    return torch.eq(x.clamp(low, high), x, out=torch.empty_like(x))
 
 
 class _RoundClampSTE(torch.autograd.Function):
@@ -64,14 +70,12 @@ class _RoundClampSTE(torch.autograd.Function):
     def forward(ctx, x: Tensor, low: float, high: float, mode: str) -> Tensor:  # type: ignore[override]
         ctx.save_for_backward(x)
         ctx.bounds = (low, high)
-        return _INPLACE_ROUNDING[mode](x.clone()).clamp_(low, high)
+        return _ROUNDED_COPY[mode](x).clamp_(low, high)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None, None]:  # type: ignore[override]
         (x,) = ctx.saved_tensors
-        low, high = ctx.bounds
-        inside = (x - (low + high) / 2).abs_().le_((high - low) / 2)  # 1.0 where low <= x <= high
-        return inside.mul_(grad), None, None, None
+        return _inside(x, *ctx.bounds).mul_(grad), None, None, None
 
 
 def round_clamp_ste(x: Tensor, low: float, high: float, mode: str = "half_up") -> Tensor:
@@ -86,14 +90,12 @@ class _FixedStepFakeQuant(torch.autograd.Function):
         scaled = torch.div(x, step)
         ctx.save_for_backward(scaled)
         ctx.bounds = (low, high)
-        return _INPLACE_ROUNDING[mode](scaled.clone()).clamp_(low, high).mul_(step)
+        return _ROUNDED_COPY[mode](scaled).clamp_(low, high).mul_(step)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None, None, None]:  # type: ignore[override]
         (scaled,) = ctx.saved_tensors
-        low, high = ctx.bounds
-        inside = torch.sub(scaled, (low + high) / 2).abs_().le_((high - low) / 2)
-        return inside.mul_(grad), None, None, None, None
+        return _inside(scaled, *ctx.bounds).mul_(grad), None, None, None, None
 
 
 def fixed_step_fake_quant(x: Tensor, step: Tensor, low: float, high: float, mode: str = "half_up") -> Tensor:
