@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, ClassVar
 
 from torch import nn
@@ -119,10 +118,6 @@ class Converter:
         if getattr(quantizer, "rounding", "half_up") != "half_up":
             raise ConversionError(f"{label}: rounding {quantizer.rounding!r}; the neurons round half up (threshold at half a step)")
         return quantizer, step, codeset.high
-
-    def options(self) -> dict[str, Any]:
-        parameters = inspect.signature(type(self).__init__).parameters
-        return {name: getattr(self, name) for name, p in parameters.items() if p.kind is p.KEYWORD_ONLY}
 
     @classmethod
     def check_positive_int(cls, option: str, value: Any) -> int | None:
