@@ -60,6 +60,7 @@ class CIFAR10DataModule(ImageDataModule):
         augment: bool | None = None,
         normalize: bool = True,
         padding: int = 4,
+        flip: bool | None = None,
     ):
         super().__init__(
             data_dir,
@@ -74,6 +75,7 @@ class CIFAR10DataModule(ImageDataModule):
             augment=augment,
             normalize=normalize,
             padding=padding,
+            flip=flip,
         )
         if layout not in LAYOUTS:
             raise UnknownNameError("CIFAR-10 layout", layout, LAYOUTS)

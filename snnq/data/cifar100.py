@@ -41,6 +41,7 @@ class CIFAR100DataModule(ImageDataModule):
         augment: bool | None = None,
         normalize: bool = True,
         padding: int = 4,
+        flip: bool | None = None,
     ):
         super().__init__(
             data_dir,
@@ -55,6 +56,7 @@ class CIFAR100DataModule(ImageDataModule):
             augment=augment,
             normalize=normalize,
             padding=padding,
+            flip=flip,
         )
         self.verify_md5 = bool(verify_md5)
 

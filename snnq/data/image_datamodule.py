@@ -29,6 +29,8 @@ class ImageDataModule(SnnqDataModule):
         normalize: subtract the per-channel mean and divide by the std; off leaves values in [0, 1] (what a
             rate encoder needs).
         padding: crop padding of the augmentation.
+        flip: random horizontal flips in the augmentation; None takes the data set's usual choice (on for CIFAR,
+            off for digits, whose mirror images are other symbols).
     """
 
     #: ``(C, H, W)`` of every image
@@ -37,6 +39,7 @@ class ImageDataModule(SnnqDataModule):
     mean: ClassVar[tuple[float, ...]] = ()
     std: ClassVar[tuple[float, ...]] = ()
     default_augment: ClassVar[bool] = False
+    default_flip: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -53,6 +56,7 @@ class ImageDataModule(SnnqDataModule):
         augment: bool | None = None,
         normalize: bool = True,
         padding: int = 4,
+        flip: bool | None = None,
     ):
         super().__init__(
             data_dir,
@@ -70,6 +74,7 @@ class ImageDataModule(SnnqDataModule):
         if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
             raise ConfigError(f"{self.name}: padding={padding!r} is invalid; expected an integer >= 0")
         self.padding = padding
+        self.flip = self.default_flip if flip is None else bool(flip)
         self.classes: list[str] = []
         self._generators: dict[str, torch.Generator] = {}
 
@@ -90,7 +95,7 @@ class ImageDataModule(SnnqDataModule):
         images, labels = batch
         check_images(images, self.image_shape, where=f"{self.name} batch")
         if train and self.augment:
-            images = random_crop_flip(images, padding=self.padding, generator=self._generator(images.device))
+            images = random_crop_flip(images, padding=self.padding, flip=self.flip, generator=self._generator(images.device))
         if self.normalize:
             return to_float(images, mean=self.mean, std=self.std), labels
         return to_float(images), labels

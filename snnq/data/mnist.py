@@ -123,6 +123,7 @@ class MNISTDataModule(ImageDataModule):
     mean = (0.1307,)
     std = (0.3081,)
     default_augment = False
+    default_flip = False  # a mirrored digit is another symbol
 
     def raw_folder(self) -> Path:
         """The folder that holds the IDX files; `DataNotFoundError` listing where they were looked for."""

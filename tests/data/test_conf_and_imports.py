@@ -17,6 +17,7 @@ CLASSES = {
     "cifar100": "CIFAR100DataModule",
     "nmnist": "NMNISTDataModule",
     "dvs_gesture": "DVSGestureDataModule",
+    "digits": "DigitsDataModule",
 }
 HEAVY = ("lightning", "pytorch_lightning", "tonic", "torchvision", "hydra", "omegaconf")
 
