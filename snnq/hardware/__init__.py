@@ -7,7 +7,7 @@ digital crossbar tiles, S0/S1), ``fpga`` (event-driven accelerator on an FPGA bo
     >>> from snnq.hardware import load_preset, paper_network
     >>> preset = load_preset("zou2021_chip")
     >>> report = preset.backend_instance().evaluate(paper_network("lenet5_mnist", coding="scatter_gather",
-    ...     time_steps=1, synapse="ternary", expansion=4, spike_rate=0.15))
+    ...     schedule="layerwise", time_steps=1, levels=4, input_levels=4, spike_rate=0.07))
     >>> sorted(report.totals)[:3]
     ['area_mm2', 'chip_utilisation', 'cycles']
 """
@@ -25,6 +25,7 @@ from snnq.hardware.ir import (
 )
 from snnq.hardware.ir_io import IR_FILENAME, load_ir, save_ir
 from snnq.hardware.networks import PAPER_NETWORKS, lenet5, paper_network, resnet18, vgg
+from snnq.hardware.pareto import DesignPoint, write_pareto
 from snnq.hardware.presets import Preset, load_preset, preset_names
 from snnq.hardware.report import write_report
 from snnq.hardware.result import HardwareReport, LayerCost
@@ -32,11 +33,11 @@ from snnq.hardware.simulate import SimulationResult, calibrate, rate_encode, sim
 from snnq.hardware.sweep import SweepResult, pareto_front, plot_pareto, sweep
 
 __all__ = [
-    "Activity", "Add", "AvgPool2d", "CODINGS", "CheckResult", "Conv2d", "CrossbarBackend", "CrossbarSpec", "Dense",
+    "Activity", "Add", "AvgPool2d", "CODINGS", "CheckResult", "Conv2d", "CrossbarBackend", "CrossbarSpec", "Dense", "DesignPoint",
     "DigitalBackend", "DigitalSpec", "Flatten", "FpgaBackend", "FpgaSpec", "HardwareReport", "INPUT", "IRError",
     "IR_FILENAME", "Layer", "LayerCost", "MappingError", "MaxPool2d", "NEURON_KINDS", "Network", "NetworkBuilder",
     "Neuron", "NonIdealSpec", "PAPER_NETWORKS", "Preset", "ResourceError", "SYNAPSES", "SimulationResult",
     "SweepResult", "TileMapping", "WeightedLayer", "calibrate", "fit_preset", "format_checks", "lenet5", "load_ir",
     "load_preset", "map_network", "paper_network", "pareto_front", "plot_pareto", "preset_names", "rate_encode",
-    "resnet18", "run_checks", "save_ir", "simulate", "sweep", "vgg", "write_report",
+    "resnet18", "run_checks", "save_ir", "simulate", "sweep", "vgg", "write_pareto", "write_report",
 ]

@@ -6,10 +6,17 @@ assumption that every layer's `Activity` records as ``measured=False`` with the 
 
 - rate codings (``rate``, ``qcfs``, ``scatter_gather``): a neuron emits ``spike_rate`` spikes per step on
   average, so ``spikes = spike_rate * T * neurons``; the input sends ``input_rate`` spikes per element per step.
+- threshold groups (``levels = N > 1``, S1's scatter: ``N`` stateless sub-neurons per element, the element emits
+  how many fire): ``spike_rate`` is per sub-neuron, so ``spikes = spike_rate * T * N * neurons``; multi-level
+  inputs (``input_levels = N``, codes ``0..N`` sent as that many events) likewise send ``input_rate * N`` events
+  per element and step (``input_bits`` is the width of the codes).
 - ``ttfs``: a neuron fires at most once, ``spike_rate`` is the fraction that fire: ``spikes = spike_rate * neurons``.
 - ``synops = (events into the layer per input element) * connections`` (padding excluded), exact for uniform rates.
-- max pooling of spikes is an OR: per step an output fires with ``1 - (1 - r)^(k_h k_w)``; average pooling
-  sums, so it passes on every input event once per window that holds it; flatten passes events unchanged.
+- max pooling of spikes is an OR: per step an output fires with ``1 - (1 - r)^(k_h k_w)`` (per level of a group's
+  thermometer code: the pooled count is the largest count of the window); average pooling sums, so it passes on
+  every input event once per window that holds it; flatten passes events unchanged.
+- ``rates`` override the rate of any layer by name, pooling included (a rate per sub-neuron, or per output level
+  for a layer without neuron), e.g. with the rates a calibration run measured.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from snnq.hardware.errors import IRError
 from snnq.hardware.ir import (
     CODINGS,
     INPUT,
+    SCHEDULES,
     Activity,
     Add,
     AvgPool2d,
@@ -47,7 +55,7 @@ CODING_NEURON: Mapping[str, str] = MappingProxyType(
 
 
 def _maxpool_rate(layer: Layer, rate_in: list[float]) -> float:
-    """Max pooling of spikes is an OR: an output fires with ``1 - (1 - r)^(k_h k_w)`` per step."""
+    """Max pooling of spikes is an OR: an output fires with ``1 - (1 - r)^(k_h k_w)`` per step (``r`` per level)."""
     assert isinstance(layer, MaxPool2d)
     return 1.0 - (1.0 - min(rate_in[0], 1.0)) ** (layer.kernel[0] * layer.kernel[1])
 
@@ -96,6 +104,9 @@ class NetworkBuilder:
         membrane_bits: bits of the membranes.
         synapse: weight encoding ("signed", "ternary", "log2").
         neuron: neuron kind (default from ``coding``).
+        levels: sub-neurons per element of an ``sg_stateless`` threshold group (S1's scatter; 1: plain neurons).
+        input_levels: the largest input code (inputs ``0..input_levels`` sent as that many events; 1: spikes).
+        schedule: the network's schedule (``parallel`` or ``layerwise``, see `snnq.hardware.ir.SCHEDULES`).
         seed: seed of the placeholder weights.
     """
 
@@ -110,14 +121,24 @@ class NetworkBuilder:
         membrane_bits: int = 16,
         synapse: str = "signed",
         neuron: str | None = None,
+        levels: int = 1,
+        input_levels: int = 1,
+        schedule: str = "parallel",
         seed: int = 0,
     ):
         if coding not in CODINGS:
             raise IRError(f"unknown coding {coding!r}; valid: {', '.join(CODINGS)}")
+        if schedule not in SCHEDULES:
+            raise IRError(f"unknown schedule {schedule!r}{did_you_mean(schedule, list(SCHEDULES))}; valid: {', '.join(SCHEDULES)}")
         self.name, self.input_shape, self.time_steps, self.coding = name, tuple(input_shape), int(time_steps), coding
         self.weight_bits = 2 if synapse == "ternary" else int(weight_bits)
         self.membrane_bits, self.synapse = int(membrane_bits), synapse
         self.neuron_kind = neuron or CODING_NEURON[coding]
+        self.levels, self.input_levels, self.schedule = int(levels), int(input_levels), schedule
+        if self.levels < 1 or self.input_levels < 1:
+            raise IRError(f"levels and input_levels must be >= 1, got {levels} and {input_levels}")
+        if self.levels > 1 and self.neuron_kind != "sg_stateless":
+            raise IRError(f"levels={levels} > 1 needs sg_stateless neurons (scatter_gather coding), got {self.neuron_kind!r}")
         self._rng = np.random.default_rng(seed)
         self._layers: list[Layer] = []
         self._shapes: dict[str, tuple[int, ...]] = {INPUT: self.input_shape}
@@ -142,18 +163,23 @@ class NetworkBuilder:
         return layer.name
 
     def _codes(self, shape: tuple[int, ...]) -> np.ndarray:
+        """Uniform codes over the encoding's range: signed codes take the whole two's-complement range
+        ``-2^(b-1)..2^(b-1)-1``, as snnq's fixed-point quantizers produce (a converted 4-bit layer reaches -8)."""
         if self.synapse == "ternary":
             return self._rng.integers(-1, 2, size=shape, dtype=np.int8)
         high = 2 ** (self.weight_bits - 1) - 1
-        return self._rng.integers(-high, high + 1, size=shape, dtype=_code_dtype(self.weight_bits))
+        low = -high - 1 if self.synapse == "signed" else -high
+        return self._rng.integers(low, high + 1, size=shape, dtype=_code_dtype(self.weight_bits))
 
     def _neuron(self, fan_in: int) -> Neuron:
         # A threshold near the current's spread: sqrt(fan_in * rate) typical inputs times a mid-range code.
         top = 1 if self.synapse == "ternary" else 2 ** (self.weight_bits - 2) if self.synapse == "signed" else 1
         limit = 2 ** (self.membrane_bits - 1) - 1
-        theta = int(min(limit, max(1, round(0.5 * math.sqrt(max(fan_in, 1)) * max(top, 1)))))
+        theta = int(min(limit // (2 * self.levels), max(1, round(0.5 * math.sqrt(max(fan_in, 1)) * max(top, 1)))))
         initial = theta // 2 if self.coding == "qcfs" else 0
         leak = 4 if self.neuron_kind == "lif" else 0
+        if self.levels > 1:  # a scatter group: thresholds theta + k (2 theta), k = 0..levels-1
+            return Neuron(kind="sg_stateless", threshold=theta, membrane_bits=self.membrane_bits, levels=self.levels, spacing=2 * theta)
         return Neuron(kind=self.neuron_kind, threshold=theta, membrane_bits=self.membrane_bits, initial=initial, leak_shift=leak)
 
     def conv(
@@ -218,6 +244,12 @@ class NetworkBuilder:
                 neuron=self._neuron(len(sources)) if neuron else None)
         )
 
+    def _output_levels(self, layer: Layer, levels_in: list[int]) -> int:
+        """Levels (events per element and step at rate 1) of a layer's output: its group size, or its input's."""
+        if layer.neuron is not None:
+            return layer.neuron.levels
+        return 1 if isinstance(layer, WeightedLayer) else max(levels_in)
+
     # ------------------------------------------------------------------ build
     def build(
         self,
@@ -225,43 +257,76 @@ class NetworkBuilder:
         input_rate: float,
         spike_rate: float,
         rates: Mapping[str, float] | None = None,
+        measured: Mapping[str, Mapping[str, float]] | None = None,
+        input_spikes: float | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Network:
-        """The network with assumed activity.
+        """The network with assumed activity, or with activity measured elsewhere given as numbers.
 
         Args:
-            input_rate: input events per element per step (rate codings) or fraction of inputs that spike (ttfs).
-            spike_rate: spikes per neuron per step (rate codings) or fraction of neurons that fire (ttfs).
-            rates: per-layer overrides of ``spike_rate`` by layer name.
+            input_rate: input events per element (per input level) per step (rate codings) or fraction of inputs
+                that spike (ttfs).
+            spike_rate: spikes per neuron (per sub-neuron of a group) per step (rate codings) or fraction of
+                neurons that fire (ttfs).
+            rates: per-layer rates by layer name, over ``spike_rate`` (neuron and weighted layers) or over the
+                pass-through rules (pooling, flatten, add).
+            measured: per-layer ``{"spikes": ..., "synops": ...}`` per inference counted in a calibration run of a
+                network of the same shapes (e.g. a converted one, `snnq.hardware.calibrate`): those layers get
+                that activity, marked measured; the rules above fill in the others.
+            input_spikes: input events per inference counted in that run (replaces ``input_rate``'s count).
             metadata: extra metadata; the activity assumption is recorded under ``"activity"``.
         """
-        rates = dict(rates or {})
+        rates, measured = dict(rates or {}), {k: dict(v) for k, v in (measured or {}).items()}
+        unknown = sorted((set(rates) | set(measured)) - {layer.name for layer in self._layers})
+        if unknown:
+            names = [layer.name for layer in self._layers]
+            raise IRError(f"rates / measured: no layer named {unknown[0]!r}{did_you_mean(unknown[0], names)}; layers: {', '.join(names)}")
+        for name, counts in measured.items():
+            if sorted(counts) != ["spikes", "synops"]:
+                raise IRError(f"measured[{name!r}] needs exactly 'spikes' and 'synops' per inference, got {sorted(counts)}")
         for value in (input_rate, spike_rate, *rates.values()):
             if not 0.0 <= float(value) <= 1.0:
                 raise IRError(f"assumed rates must lie in [0, 1], got {value}")
         steps = 1 if self.coding == "ttfs" else self.time_steps  # events per element = rate * steps
         note = f"assumed: input {input_rate:g}, neurons {spike_rate:g} {'fraction firing' if self.coding == 'ttfs' else 'spikes per step'}"
-        element_rate: dict[str, float] = {INPUT: float(input_rate)}  # events per element per step
+        if rates:
+            note += f", per-layer rates for {', '.join(rates)}"
+        counted = "measured in a calibration run of a network of these shapes, given as numbers"
+        given = input_spikes is not None
+        elements = self.input_levels * steps * math.prod(self.input_shape)
+        level_rate: dict[str, float] = {INPUT: float(input_spikes) / elements if given else float(input_rate)}  # events per level and step
+        levels: dict[str, int] = {INPUT: self.input_levels}
         layers: list[Layer] = []
         for layer in self._layers:
-            rate_in = [element_rate[s] for s in layer.inputs]
-            synops = rate_in[0] * steps * layer.connections() if isinstance(layer, WeightedLayer) else 0.0
-            if layer.neuron is not None or isinstance(layer, WeightedLayer):
+            rate_in = [level_rate[s] for s in layer.inputs]
+            levels_in = [levels[s] for s in layer.inputs]
+            events_in = rate_in[0] * levels_in[0]  # events per input element per step
+            synops = events_in * steps * layer.connections() if isinstance(layer, WeightedLayer) else 0.0
+            levels[layer.name] = self._output_levels(layer, levels_in)
+            if layer.name in rates or layer.neuron is not None or isinstance(layer, WeightedLayer):
                 rate_out = float(rates.get(layer.name, spike_rate))
             else:
                 rate_out = PASS_THROUGH_RATES[layer.kind](layer, rate_in)
-            element_rate[layer.name] = rate_out
-            spikes = rate_out * steps * layer.neurons
+            if layer.name in measured:
+                spikes, synops = float(measured[layer.name]["spikes"]), float(measured[layer.name]["synops"])
+                level_rate[layer.name] = spikes / (levels[layer.name] * steps * layer.neurons)
+                layers.append(layer.with_activity(Activity(spikes=spikes, synops=synops, measured=True, peak_step=spikes / steps, source=counted)))
+                continue
+            level_rate[layer.name] = rate_out
+            spikes = rate_out * levels[layer.name] * steps * layer.neurons
             layers.append(layer.with_activity(Activity(spikes=spikes, synops=synops, measured=False, peak_step=spikes / steps, source=note)))
-        input_spikes = float(input_rate) * steps * math.prod(self.input_shape)
+        input_spikes = level_rate[INPUT] * self.input_levels * steps * math.prod(self.input_shape)
         return Network(
             name=self.name,
             input_shape=self.input_shape,
             time_steps=self.time_steps,
             coding=self.coding,
             layers=tuple(layers),
-            input_activity=Activity(spikes=input_spikes, synops=0.0, measured=False, peak_step=input_spikes / steps, source=note),
-            metadata={**dict(metadata or {}), "activity": note, "weights": "placeholder codes (seeded random)"},
+            input_bits=max(1, self.input_levels.bit_length()),
+            input_activity=Activity(spikes=input_spikes, synops=0.0, measured=given, peak_step=input_spikes / steps, source=counted if given else note),
+            metadata={**dict(metadata or {}), "activity": note + (f"; measured for {', '.join(measured)}" if measured else ""),
+                      "weights": "placeholder codes (seeded random)"},
+            schedule=self.schedule,
         )
 
 
@@ -282,6 +347,9 @@ def from_shapes(
     membrane_bits: int = 16,
     synapse: str = "signed",
     neuron: str | None = None,
+    levels: int = 1,
+    input_levels: int = 1,
+    schedule: str = "parallel",
     rates: Mapping[str, float] | None = None,
     seed: int = 0,
     metadata: Mapping[str, Any] | None = None,
@@ -296,7 +364,8 @@ def from_shapes(
                     time_steps=15, input_rate=0.13, spike_rate=0.1)
     """
     builder = NetworkBuilder(name, input_shape, time_steps=time_steps, coding=coding, weight_bits=weight_bits,
-                             membrane_bits=membrane_bits, synapse=synapse, neuron=neuron, seed=seed)
+                             membrane_bits=membrane_bits, synapse=synapse, neuron=neuron, levels=levels,
+                             input_levels=input_levels, schedule=schedule, seed=seed)
     for item in layers:
         operation, *arguments = item
         if operation not in LAYER_SPECS:

@@ -4,7 +4,9 @@ Timing is `snnq.hardware.event_core`'s. Energy per inference, in pJ, with ``w`` 
 and ``a`` event address bits (Horowitz-style per-bit costs, scaled to the preset's technology):
 
     synaptic   = Y (w sram + 2 m sram + m add)       weight read, membrane read-modify-write, accumulate
-    neuron     = T n m (neuron + 2 sram)             every neuron's threshold check each step
+    neuron     = U 2 m sram + C m neuron             U membrane read-modify-writes, C threshold comparisons
+                                                    (`snnq.hardware.neuron_work`: U = n T, C = U levels on the parallel
+                                                    schedule; a layerwise threshold group: U = n, C = n levels)
     queue      = E passes 2 a sram                   each input event pushed and popped once per pass
     dram       = weight_bits dram                    weights streamed from DRAM (0 when on chip)
     static     = static_w * latency
@@ -19,6 +21,7 @@ from typing import Any, ClassVar
 
 from snnq.hardware.event_core import CoreSpec, address_bits, layer_work
 from snnq.hardware.ir import Network, WeightedLayer
+from snnq.hardware.neuron_work import membrane_updates
 from snnq.hardware.result import HardwareReport, LayerCost, activity_assumptions, warn_without_activity
 from snnq.hardware.spec import from_mapping, non_negative, positive
 from snnq.registry import BACKENDS
@@ -102,7 +105,7 @@ class DigitalBackend:
             if isinstance(layer, WeightedLayer):
                 energy["synaptic"] = work.synops * (layer.weight_bits * e.sram_pj_per_bit + 2 * m * e.sram_pj_per_bit + m * e.add_pj_per_bit)
                 energy["dram"] = 0.0 if core.weights_on_chip else work.weight_bits * e.dram_pj_per_bit
-            energy["neuron"] = work.neuron_updates * m * (e.neuron_pj_per_bit + 2 * e.sram_pj_per_bit)
+            energy["neuron"] = work.neuron_updates * m * e.neuron_pj_per_bit + membrane_updates(network, layer) * 2 * m * e.sram_pj_per_bit
             energy["queue"] = work.events_in * work.passes * 2 * address_bits(layer) * e.sram_pj_per_bit
             energy = {k: v * 1e-12 for k, v in energy.items()}
             energy["static"] = e.static_w * latency

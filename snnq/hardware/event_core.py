@@ -6,12 +6,16 @@ Per weighted layer, with ``E`` input events per inference, ``Y`` synaptic operat
 
     passes     = ceil(weight_bits_of_layer / B)          (output channels in chunks that fit the buffer)
     compute    = E * passes * ceil(f / (passes * pes * lanes))     every PE takes a slice of each event's fan-out
-    neurons    = T * n / (pes * neuron_lanes)             threshold, leak and reset of every neuron each step
+    neurons    = C / (pes * neuron_lanes)                 C threshold comparisons (`snnq.hardware.neuron_work`):
+                                                          n * levels * (T, or 1 for a layerwise threshold group)
     memory     = weight_bits_of_layer / dram_bits_per_cycle   (0 when the weights stay on chip)
     cycles     = max(compute + neurons, memory) + T * layer_overhead_cycles   (weight streaming overlaps compute)
 
 Pooling and residual adds take ``events * windows_per_input / (pes * lanes)`` cycles. Layers run one after
-another; ``latency = sum(cycles) / clock``; throughput in GOPS counts ``ops_per_synop`` operations per synaptic
+another, each over all its T steps, on both schedules (on the ``layerwise`` schedule: the windows in sequence;
+consecutive images are not pipelined across layers); ``latency = sum(cycles) / clock``; an event is one spike
+whatever the value it stands for (a TTFS spike at step t weighs ``2^(T-1-t)``: the shift is part of the
+accumulate); throughput in GOPS counts ``ops_per_synop`` operations per synaptic
 operation: ``GOPS = ops_per_synop * sum(Y) / latency``. The event queue of a layer holds its largest step's
 events (``peak_step``, or the mean per step when not measured) times ``queue_headroom``.
 """
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from snnq.hardware.ir import Layer, Network, WeightedLayer
+from snnq.hardware.neuron_work import comparisons
 from snnq.hardware.spec import positive, require
 
 
@@ -119,7 +124,7 @@ def layer_work(network: Network, core: CoreSpec) -> list[LayerWork]:
         synops = layer.activity.synops if isinstance(layer, WeightedLayer) and layer.activity is not None else 0.0
         wiring = layer.kind not in LAYER_WORK
         compute, memory, passes, offered, weight_bits = (0.0, 0.0, 1, 0.0, 0.0) if wiring else LAYER_WORK[layer.kind](layer, events, core)
-        updates = steps * layer.neurons if layer.neuron is not None else 0.0
+        updates = comparisons(network, layer)
         neuron = updates / (core.pes * core.neuron_lanes)
         overhead = 0.0 if wiring else steps * core.layer_overhead_cycles
         cycles = max(compute + neuron, memory) + overhead

@@ -34,8 +34,11 @@ VGG_CONFIGS: Mapping[str, tuple[int | str, ...]] = MappingProxyType(
     {
         "vgg11": (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"),
         "vgg16": (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"),
-        # S1's "VGG-Net" is not specified in what we have; assumed: three double-conv stages, as in small CIFAR VGGs.
-        "vgg_s1": (64, 64, "M", 128, 128, "M", 256, 256, "M"),
+        # S1's "VGG-Net" is not specified in what we have; assumed: three double-conv stages, as in small CIFAR VGGs,
+        # and a last 2x2 max pooling so that 256 x 2 x 2 features reach the classifier: with 4-bit weights on ternary
+        # synapses a 4096-input classifier alone takes 28,672 replicated rows, more than S1's 64 x 1024 rows hold
+        # beside the convolutions (a capacity limit of the chip model; the classifier's latency is negligible).
+        "vgg_s1": (64, 64, "M", 128, 128, "M", 256, 256, "M", "M"),
     }
 )
 """Conv widths and ``"M"`` (2x2 pooling) of the VGG variants."""
@@ -55,20 +58,32 @@ def lenet5(
     membrane_bits: int = 16,
     synapse: str = "signed",
     expansion: int = 1,
+    levels: int = 1,
+    input_levels: int = 1,
+    schedule: str = "parallel",
     spike_rate: float = 0.1,
     input_rate: float | None = None,
+    rates: Mapping[str, float] | None = None,
+    measured: Mapping[str, Mapping[str, float]] | None = None,
+    input_spikes: float | None = None,
     seed: int = 0,
 ) -> Network:
     """LeNet-5 for 28x28 MNIST: 6C5(pad 2)-MP2-16C5-MP2-FC120-FC84-FC10; the last layer has no neuron.
 
-    ``expansion`` multiplies every activation's channels (input included, output excluded): the ``N`` binary
-    sub-neurons per value of scatter-and-gather coding (S1's "four-spike" network has ``expansion=4``).
+    Layer names: conv1, maxpool1, conv2, maxpool2, flatten1, fc1, fc2, fc3 (the keys of ``rates`` and ``measured``,
+    see `NetworkBuilder.build`).
+
+    S1's scatter-and-gather network comes in two forms: ``levels=N`` gives each activation a threshold group of
+    ``N`` sub-neurons (what `snnq.conversion.to_ir` writes: one element per value, its count of spikes ``0..N``),
+    ``input_levels=N`` inputs of ``0..N`` events; ``expansion`` instead multiplies every activation's channels
+    (input included, output excluded) by ``N`` separate binary neurons.
     """
     stats = DATASETS[dataset]
     c, h, w = stats["input_shape"]
     e = int(expansion)
     b = NetworkBuilder(f"lenet5_{dataset}", (c * e, h, w), time_steps=time_steps, coding=coding,
-                       weight_bits=weight_bits, membrane_bits=membrane_bits, synapse=synapse, seed=seed)
+                       weight_bits=weight_bits, membrane_bits=membrane_bits, synapse=synapse, levels=levels,
+                       input_levels=input_levels, schedule=schedule, seed=seed)
     b.conv(6 * e, 5, padding=2)
     b.maxpool(2)
     b.conv(16 * e, 5, padding=0)
@@ -78,7 +93,8 @@ def lenet5(
     b.dense(84 * e)
     b.dense(int(stats["classes"]), neuron=False)
     rate = _input_rate(dataset, coding) if input_rate is None else input_rate
-    return b.build(input_rate=rate, spike_rate=spike_rate, metadata={"dataset": dataset, "architecture": "lenet5", "expansion": e})
+    return b.build(input_rate=rate, spike_rate=spike_rate, rates=rates, measured=measured, input_spikes=input_spikes,
+                   metadata={"dataset": dataset, "architecture": "lenet5", "expansion": e})
 
 
 def vgg(
@@ -93,14 +109,21 @@ def vgg(
     membrane_bits: int = 16,
     synapse: str = "signed",
     expansion: int = 1,
+    levels: int = 1,
+    input_levels: int = 1,
+    schedule: str = "parallel",
     spike_rate: float = 0.1,
     input_rate: float | None = None,
+    rates: Mapping[str, float] | None = None,
+    measured: Mapping[str, Mapping[str, float]] | None = None,
+    input_spikes: float | None = None,
     seed: int = 0,
 ) -> Network:
     """A VGG: 3x3 convs (padding 1) with 2x2 pooling at each ``"M"``, then ``classifier`` hidden widths and the classes.
 
     The default classifier (512*s*s -> 4096 -> 4096 -> classes) is the one of the conversion literature's CIFAR
-    VGGs (QCFS); ``classifier=()`` gives a single linear layer. ``expansion`` as in `lenet5`.
+    VGGs (QCFS); ``classifier=()`` gives a single linear layer. ``expansion``, ``levels``, ``input_levels`` as
+    in `lenet5`; layers are named conv1.., maxpool1.., flatten1, fc1...
     """
     cfg = VGG_CONFIGS[config] if isinstance(config, str) else tuple(config)
     stats = DATASETS[dataset]
@@ -108,7 +131,8 @@ def vgg(
     e = int(expansion)
     name = config if isinstance(config, str) else "vgg"
     b = NetworkBuilder(f"{name}_{dataset}", (c * e, h, w), time_steps=time_steps, coding=coding,
-                       weight_bits=weight_bits, membrane_bits=membrane_bits, synapse=synapse, seed=seed)
+                       weight_bits=weight_bits, membrane_bits=membrane_bits, synapse=synapse, levels=levels,
+                       input_levels=input_levels, schedule=schedule, seed=seed)
     for item in cfg:
         if item == "M":
             (b.maxpool if pool == "max" else b.avgpool)(2)
@@ -119,7 +143,8 @@ def vgg(
         b.dense(int(width) * e)
     b.dense(int(stats["classes"]), neuron=False)
     rate = _input_rate(dataset, coding) if input_rate is None else input_rate
-    return b.build(input_rate=rate, spike_rate=spike_rate, metadata={"dataset": dataset, "architecture": name, "expansion": e})
+    return b.build(input_rate=rate, spike_rate=spike_rate, rates=rates, measured=measured, input_spikes=input_spikes,
+                   metadata={"dataset": dataset, "architecture": name, "expansion": e})
 
 
 def resnet18(

@@ -5,7 +5,9 @@
 The network is an IR or a function ``point -> Network`` (rebuild it per point, e.g. with a converter or
 `snnq.hardware.paper_network`); given inputs and labels, crossbar points also report the accuracy of the
 non-ideal simulation. `pareto_front` keeps the points no other point beats on every objective and
-`plot_pareto` draws them (matplotlib, Agg canvas). Hydra multirun can call `sweep` per job or once per grid.
+`plot_pareto` draws them (matplotlib, Agg canvas). This is the in-process sweep over one IR (no retraining);
+sweeps that retrain per point run as a Hydra multirun of ``snnq train`` and are gathered by
+`snnq.hardware.pareto` (``snnq hw pareto RUNS_DIR``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from snnq.errors import ConfigError, did_you_mean
 from snnq.hardware.ir import Network, WeightedLayer
+from snnq.hardware.pareto import non_dominated
 from snnq.hardware.presets import Preset, load_preset
 from snnq.hardware.result import HardwareReport
 from snnq.hardware.spec import get_path, with_overrides
@@ -147,16 +150,8 @@ def pareto_front(results: Sequence[SweepResult], objectives: Mapping[str, str] |
             objectives = {"energy_j": "min", "accuracy": "max"}
         else:
             objectives = {"energy_j": "min", "latency_s": "min"}
-    for direction in objectives.values():
-        if direction not in ("min", "max"):
-            raise ConfigError(f"objective direction must be 'min' or 'max', got {direction!r}")
-    signs = np.array([1.0 if d == "min" else -1.0 for d in objectives.values()])
-    values = np.array([[r.metric(k) for k in objectives] for r in results], dtype=np.float64) * signs
-    front = []
-    for i, v in enumerate(values):
-        dominated = np.any(np.all(values <= v, axis=1) & np.any(values < v, axis=1))
-        if not dominated:
-            front.append(i)
+    values = np.array([[r.metric(k) for k in objectives] for r in results], dtype=np.float64)
+    front = non_dominated(values, list(objectives.values()))
     first = list(objectives)[0]
     return sorted(front, key=lambda i: results[i].metric(first))
 

@@ -60,3 +60,34 @@ def test_costs_without_activity_warn_and_inputs_supply_it():
         CrossbarBackend(crossbar_spec()).evaluate(network)
     report = CrossbarBackend(crossbar_spec()).evaluate(network, inputs=random_spikes(network, 4))
     assert report.total("synops") > 0 and not report.assumptions
+
+
+def test_threshold_groups_and_multi_level_inputs_count_events_per_level():
+    net = from_shapes("t", (1, 4, 4), [("conv", 2, 3), ("maxpool", 2), ("dense", 3, {"neuron": False})], time_steps=1,
+                      input_rate=0.25, spike_rate=0.1, coding="scatter_gather", levels=4, input_levels=4, schedule="layerwise")
+    conv, pool, _, fc = net.layers
+    assert net.input_bits == 3 and net.schedule == "layerwise" and conv.neuron.levels == 4 and conv.neuron.kind == "sg_stateless"
+    assert net.input_activity.spikes == pytest.approx(0.25 * 4 * 16)  # a level rate times 4 levels per pixel
+    assert conv.activity.synops == pytest.approx(0.25 * 4 * 2 * 100) and conv.activity.spikes == pytest.approx(0.1 * 4 * 2 * 16)
+    rate = 1 - 0.9**4  # per level of the thermometer code
+    assert pool.activity.spikes == pytest.approx(rate * 4 * 2 * 4) and fc.activity.synops == pytest.approx(rate * 4 * 8 * 3)
+
+
+def test_measured_counts_and_pooling_rates_override_the_rules():
+    measured = {"conv1": {"spikes": 100.0, "synops": 5000.0}}
+    net = lenet5(coding="scatter_gather", time_steps=1, levels=4, input_levels=4, schedule="layerwise", input_spikes=300.0,
+                 measured=measured, rates={"maxpool1": 0.05})
+    conv1, pool1, conv2 = net.layers[:3]
+    assert (conv1.activity.spikes, conv1.activity.synops, conv1.activity.measured) == (100.0, 5000.0, True)
+    assert net.input_activity.spikes == 300.0 and net.input_activity.measured and not conv2.activity.measured
+    assert pool1.activity.spikes == pytest.approx(0.05 * 4 * 6 * 14 * 14)
+    assert conv2.activity.synops == pytest.approx(0.05 * 4 * conv2.connections())
+    with pytest.raises(IRError, match="no layer named 'conv9'"):
+        lenet5(measured={"conv9": {"spikes": 1.0, "synops": 1.0}})
+    with pytest.raises(IRError, match="needs exactly 'spikes' and 'synops'"):
+        lenet5(measured={"conv1": {"spikes": 1.0}})
+
+
+def test_placeholder_signed_codes_span_the_twos_complement_range():
+    codes = lenet5(weight_bits=4).layer("fc1").weight
+    assert codes.min() == -8 and codes.max() == 7  # as a converted 4-bit layer (dynamic fixed point reaches -8)

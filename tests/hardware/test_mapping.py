@@ -74,9 +74,22 @@ def test_ternary_synapses_take_one_column_pair_on_ternary_tiles():
     assert (place.cols_per_weight, place.row_blocks, place.col_blocks) == (2, 2, 2)
 
 
-def test_ternary_tiles_refuse_multi_bit_weights_and_say_why():
-    with pytest.raises(MappingError, match="ternary synapses only") as error:
-        map_network(net(dense("fc", 10, 10)), crossbar_spec(cell_bits=1, encoding="ternary"))
+def test_ternary_tiles_carry_integer_weights_by_fan_in_replication():
+    # 4-bit codes in [-7, 7]: every input row becomes max|W| = 7 ternary rows (S1's gather), one column pair per
+    # weight. 100 inputs x 7 = 700 rows over 64-row tiles holding 9 whole inputs (63 rows) -> 12 row blocks;
+    # 40 outputs x 2 columns over 64 columns -> 2 column blocks: 24 tiles
+    spec = crossbar_spec(rows=64, cols=64, cell_bits=1, encoding="ternary")
+    layer = dense("fc", 100, 40)
+    assert int(np.abs(layer.weight).max()) == 7
+    place = map_network(net(layer), spec).layers["fc"]
+    assert (place.replicas, place.physical_rows, place.cols_per_weight) == (7, 700, 2)
+    assert (place.row_blocks, place.col_blocks, place.tiles_per_copy, place.rows_per_tile) == (12, 2, 24, 63)
+    assert place.cells_per_copy == 700 * 40 * 2
+
+
+def test_ternary_tiles_refuse_an_input_whose_replicas_exceed_a_tile():
+    with pytest.raises(MappingError, match="one input takes 7 replicated rows .* but a tile has 4 rows") as error:
+        map_network(net(dense("fc", 10, 10)), crossbar_spec(rows=4, cols=64, cell_bits=1, encoding="ternary"))
     assert error.value.layer == "fc"
 
 

@@ -17,10 +17,10 @@ from snnq.cli.main import main
 PRESETS = ["lew2022_28nm", "liu2018_memristor", "nimbekar2024_pynq_z2", "zou2021_chip"]
 
 KNOWN_MISSES = {
-    # Predicted figures the physically motivated models miss; explained in each preset's docs and the report.
-    ("liu2018_memristor", "area_saving"),  # arrays and converters dominate the modelled area: ~50 % saved, paper 30 %
-    ("zou2021_chip", "vgg_latency"),  # a position-serial event-driven core fitted on LeNet is far too slow for VGG
-    ("zou2021_chip", "vgg_energy"),  # the chip's energy follows its latency (constant ~0.72 W)
+    # Predicted figures the physically motivated models miss; explained in snnq/hardware/README.md and the presets.
+    ("liu2018_memristor", "area_saving"),  # bit-sliced arrays and their converters scale with the width: ~50 % saved, paper 30 %
+    ("zou2021_chip", "vgg_latency"),  # the assumed VGG needs 27x LeNet's row reads; the paper's energies say ~8x
+    ("zou2021_chip", "vgg_energy"),  # the same work, read by several cores at once
 }
 
 

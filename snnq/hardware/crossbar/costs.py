@@ -1,33 +1,44 @@
 """Cycles, latency, energy and area of a network mapped on crossbar tiles, per layer and in total.
 
 For a weighted layer with ``G`` groups of ``r x c`` weights, ``P`` output positions, ``T`` steps, placed as
-``rb x cb`` tiles per copy (``cpw`` physical columns per weight, ``d`` copies), and measured or assumed
-synaptic operations ``Y`` (input events times fan-out):
+``rb x cb`` tiles per copy (``cpw`` physical columns per weight, ``M`` physical rows per input: the fan-in
+replication of integer weights on ternary tiles, `snnq.hardware.crossbar.gather`, else 1; ``d`` copies), and
+measured or assumed synaptic operations ``Y`` (input events times fan-out; a multi-level value ``a`` counts as
+``a`` events, the unary form in which scatter counts and rate trains travel):
 
-    row activations      A = Y / c                      (one per input event per evaluation it enters)
-    active-row fraction  rho = A / (T P G r)            (clipped to 1; p_tile = 1 - (1 - rho)^rows_per_tile)
-    cell reads           Y * cpw
+    row drives           A = Y M / c                    (one per input event per evaluation it enters, per replica)
+    row load             L = A / (T P G r M)            (mean drives per physical row and step; rho = min(L, 1))
+    p_tile               1 - (1 - rho)^rows_per_tile    (a tile with at least one driven row in a step)
+    cell reads           Y M cpw
     row drivers          A * cb
-    neuron updates       T * neurons                    (layers with a neuron; once per window for ``window`` readout)
+    comparisons          neurons * levels * evaluations (`snnq.hardware.neuron_work`; once per window for ``window``)
 
 and, by readout (`READOUT_MODELS`):
 
     parallel   conversions = T P G c cpw rb p_tile     window = T (read + min(cols_tile, cols_per_adc) b t_bit + t_neuron)
-    row_serial conversions = Y cpw                     window = T (rho rows_tile read + t_neuron)
+    row_serial conversions = Y M cpw                   window = T (L rows_tile read + t_neuron)
     window     conversions = P G c rb                  window = T read + min(cols_tile / cpw, cols_per_adc) b t_bit + t_neuron
 
 (each converter serves ``cols_per_adc`` neighbouring columns one after another, so the busiest converts
-``min(cols used, cols_per_adc)`` of them)
+``min(cols used, cols_per_adc)`` of them; ``parallel`` and ``window`` tiles drive a row once per step whatever
+the value, with a pulse width or amplitude that follows it, so their timing and ``p_tile`` saturate at one drive
+per row and step while drive and cell energies follow the value; a ``row_serial`` core reads a row once per
+event, so ``L`` is not clipped)
 
     cycles   = ceil(P / d) * window + T * layer_overhead + bits_moved / bus_bits
     energy   = cells cell_pj + drivers driver_pj + conversions (adc_pj 2^(b - ref) + acc_bits accumulate_pj_per_bit)
-               + neuron updates m neuron_pj_per_bit + bits_moved transfer_pj_per_bit + static_w * latency
+               + comparisons m neuron_pj_per_bit + bits_moved transfer_pj_per_bit + static_w * latency
     bits_moved = output events * ceil(log2 neurons) + partial sums (rb - 1) G c P (T, or 1 for window) acc_bits
 
 Pooling and residual adds run in the digital periphery: ``ops`` = input events times windows per input,
-``cycles = ops / digital_ops_per_cycle + T * layer_overhead``, ``energy = ops * digital_op_pj``. Layers run
-one after another (layer-wise timing, as exact integer conversion needs), so latencies add up. Area counts the
-tiles in use (the design sized for the network) plus the chip overhead.
+``cycles = ops / digital_ops_per_cycle + T * layer_overhead``, ``energy = ops * digital_op_pj``.
+
+Schedules: layers run one after another on both schedules, each over all its T steps (a feed-forward network
+computes the same whichever order the steps of different layers take); the latency of one inference is the sum
+of the layers' latencies. On the ``layerwise`` schedule that is the windows in sequence (a layer's neurons fire
+only after its window is integrated); the chips modelled here do not pipeline consecutive images across layers,
+so the throughput is ``1 / latency``. Area counts the tiles in use (the design sized for the network) plus the
+chip overhead.
 """
 
 from __future__ import annotations
@@ -40,6 +51,7 @@ from types import MappingProxyType
 from snnq.hardware.crossbar.mapping import LayerPlacement, TileMapping
 from snnq.hardware.crossbar.spec import CrossbarSpec
 from snnq.hardware.ir import Activity, Layer, Network, WeightedLayer
+from snnq.hardware.neuron_work import comparisons
 from snnq.hardware.result import HardwareReport, LayerCost, activity_assumptions
 
 
@@ -49,17 +61,19 @@ class _Flow:
 
     steps: int
     row_activations: float
+    load: float
     rho: float
     p_tile: float
 
 
 def _flow(layer: WeightedLayer, place: LayerPlacement, steps: int) -> _Flow:
     synops = layer.activity.synops if layer.activity is not None else 0.0
-    rows_total = steps * place.positions * place.groups * place.rows
-    activations = synops / place.cols
-    rho = min(1.0, activations / rows_total) if rows_total else 0.0
+    rows_total = steps * place.positions * place.groups * place.physical_rows
+    activations = synops * place.replicas / place.cols
+    load = activations / rows_total if rows_total else 0.0
+    rho = min(1.0, load)
     p_tile = 1.0 - (1.0 - rho) ** place.rows_per_tile
-    return _Flow(steps, activations, rho, p_tile)
+    return _Flow(steps, activations, load, rho, p_tile)
 
 
 def _parallel(layer: WeightedLayer, p: LayerPlacement, f: _Flow, spec: CrossbarSpec) -> tuple[float, float]:
@@ -72,8 +86,8 @@ def _parallel(layer: WeightedLayer, p: LayerPlacement, f: _Flow, spec: CrossbarS
 def _row_serial(layer: WeightedLayer, p: LayerPlacement, f: _Flow, spec: CrossbarSpec) -> tuple[float, float]:
     t = spec.timing
     synops = layer.activity.synops if layer.activity is not None else 0.0
-    conversions = synops * p.cols_per_weight
-    window = f.steps * (f.rho * p.rows_per_tile * t.read_cycles + t.neuron_cycles)
+    conversions = synops * p.replicas * p.cols_per_weight
+    window = f.steps * (f.load * p.rows_per_tile * t.read_cycles + t.neuron_cycles)
     return conversions, window
 
 
@@ -140,7 +154,7 @@ class _Part:
     tiles: int = 0
     utilisation: float | None = None
     area_mm2: float = 0.0
-    neuron_updates_per_step: bool = True
+    evaluations: int | None = None  # neuron evaluations per element, when the readout fixes them
 
 
 def _weighted_part(ctx: _Context, layer: Layer) -> _Part:
@@ -158,17 +172,18 @@ def _weighted_part(ctx: _Context, layer: Layer) -> _Part:
     return _Part(
         cycles=math.ceil(place.positions / place.copies) * window,
         energy_pj={
-            "synaptic": synops * place.cols_per_weight * e.cell_pj,
+            "synaptic": synops * place.replicas * place.cols_per_weight * e.cell_pj,
             "driver": flow.row_activations * place.col_blocks * e.driver_pj,
             "adc": conversions * e.adc(spec.tile.adc_bits),
             "accumulate": conversions * acc_bits * e.accumulate_pj_per_bit,
         },
-        counts={"synops": synops, "conversions": conversions, "row_activations": flow.row_activations, "copies": place.copies},
+        counts={"synops": synops, "conversions": conversions, "row_activations": flow.row_activations, "copies": place.copies,
+                "replicas": place.replicas},
         moved_bits=merges * acc_bits,
         tiles=tiles,
         utilisation=place.cells_per_copy * place.copies / (tiles * spec.tile.rows * spec.tile.cols),
         area_mm2=tiles * ctx.tile_um2 * 1e-6,
-        neuron_updates_per_step=not windowed,  # window readouts integrate in the columns: the neuron acts once per window
+        evaluations=1 if windowed else None,  # window readouts integrate in the columns: the neuron acts once per window
     )
 
 
@@ -200,7 +215,7 @@ def crossbar_costs(network: Network, mapping: TileMapping, spec: CrossbarSpec, *
         energy, counts = dict(part.energy_pj), dict(part.counts)
         moved = _events(layer.activity) * _address_bits(layer) + part.moved_bits
         if layer.neuron is not None:
-            updates = (steps if part.neuron_updates_per_step else 1) * layer.neurons
+            updates = comparisons(network, layer, evaluations_per_element=part.evaluations)
             energy["neuron"] = updates * layer.neuron.membrane_bits * e.neuron_pj_per_bit
             counts["neuron_updates"] = updates
         cycles = part.cycles + steps * t.layer_overhead_cycles + moved / t.bus_bits

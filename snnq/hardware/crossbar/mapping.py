@@ -2,8 +2,11 @@
 
 A weighted layer is one matrix per channel group: ``rows = k_h k_w C_in / groups`` (its fan-in) by
 ``cols = C_out / groups``. Each weight takes ``cols_per_weight = 2 * slices`` physical columns (a G+ / G- pair per
-slice of ``cell_bits`` magnitude bits). A matrix larger than a tile is split into ``row_blocks x col_blocks``
-tiles (row blocks' partial sums are added digitally); whole small groups share a tile block-diagonally.
+slice of ``cell_bits`` magnitude bits). On ternary tiles a layer with integer weights is carried by fan-in
+replication (`snnq.hardware.crossbar.gather`): ``replicas = max |W|`` physical rows per input and one ternary
+pair per weight, so the matrix is ``rows * replicas`` physical rows by ``2 cols`` columns. A matrix larger than a
+tile is split into ``row_blocks x col_blocks`` tiles (row blocks' partial sums are added digitally); whole small
+groups share a tile block-diagonally.
 
 Placement follows S1's incremental framework: layers are placed in network order onto free tiles (first fit
 into partly used tiles when ``chip.pack``), and when ``chip.duplicate`` is set the free tiles left over are
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from snnq.hardware.crossbar.gather import MAX_REPLICAS, fan_in_replicas
 from snnq.hardware.crossbar.spec import CrossbarSpec, TileSpec
 from snnq.hardware.errors import MappingError
 from snnq.hardware.ir import Network, WeightedLayer
@@ -44,13 +48,14 @@ class LayerPlacement:
     Attributes:
         layer: layer name.
         groups, rows, cols: the unrolled matrices (``groups`` of ``rows x cols`` logical weights).
+        replicas: physical rows per logical row (fan-in replication of integer weights on ternary tiles, else 1).
         slices: cell slices per weight magnitude; ``cols_per_weight = 2 * slices``.
         groups_per_tile: whole groups packed into one tile (1 unless groups are small).
         row_blocks, col_blocks: tiles a group is split into (1 when groups are packed).
         tiles_per_copy: tiles of one copy of the layer.
         copies: weight copies (1 + duplicates).
         positions: output positions per time step (1 for dense).
-        rows_per_tile, cols_per_tile: most rows / physical columns used in one tile.
+        rows_per_tile, cols_per_tile: most physical rows / physical columns used in one tile.
         tiles: chip tile indices holding the layer (all copies).
         cells_per_copy: cells one copy programs.
     """
@@ -59,6 +64,7 @@ class LayerPlacement:
     groups: int
     rows: int
     cols: int
+    replicas: int
     slices: int
     cols_per_weight: int
     groups_per_tile: int
@@ -71,6 +77,11 @@ class LayerPlacement:
     cols_per_tile: int
     tiles: tuple[int, ...]
     cells_per_copy: int
+
+    @property
+    def physical_rows(self) -> int:
+        """Rows of one group's matrix on the tiles: ``rows * replicas``."""
+        return self.rows * self.replicas
 
 
 @dataclass(frozen=True)
@@ -107,15 +118,17 @@ class TileMapping:
         return float(self.tile_cells.sum()) / (self.total_tiles * self.tile_rows * self.tile_cols)
 
 
-def _geometry(layer: WeightedLayer, tile: TileSpec) -> tuple[int, int, int, int, int, int, int, list[tuple[int, int]]]:
-    """``(slices, cpw, gpt, row_blocks, col_blocks, rows_per_tile, cols_per_tile, blocks)`` of one copy."""
-    groups, rows, cols = layer.matrix_shape()
-    if tile.signed_encoding == "ternary" and layer.synapse != "ternary":
+def _geometry(layer: WeightedLayer, tile: TileSpec) -> tuple[int, int, int, int, int, int, int, int, list[tuple[int, int]]]:
+    """``(replicas, slices, cpw, gpt, row_blocks, col_blocks, rows_per_tile, cols_per_tile, blocks)`` of one copy."""
+    groups, logical_rows, cols = layer.matrix_shape()
+    replicas = fan_in_replicas(layer, tile)
+    if replicas > MAX_REPLICAS:
         raise MappingError(
-            f"layer {layer.name!r} has {layer.weight_bits}-bit {layer.synapse} weights but the tiles hold ternary "
-            "synapses only ({-1, 0, 1}); convert with ternary synapses (scatter_gather) or use differential tiles",
+            f"layer {layer.name!r}: its largest integer weight {replicas} would need {replicas} ternary replicas of every "
+            f"input row (at most {MAX_REPLICAS}); use differential tiles or weights of a narrower range",
             layer=layer.name,
         )
+    rows = logical_rows * replicas
     slices = 1 if tile.signed_encoding == "ternary" else math.ceil(magnitude_bits(layer) / tile.cell_bits)
     cpw = 2 * slices
     if cpw > tile.cols:
@@ -123,18 +136,25 @@ def _geometry(layer: WeightedLayer, tile: TileSpec) -> tuple[int, int, int, int,
             f"layer {layer.name!r}: one weight needs {cpw} columns ({slices} slices x 2) but a tile has {tile.cols}",
             layer=layer.name,
         )
+    if replicas > tile.rows:
+        raise MappingError(
+            f"layer {layer.name!r}: one input takes {replicas} replicated rows (weights up to {replicas} on ternary synapses) "
+            f"but a tile has {tile.rows} rows",
+            layer=layer.name,
+        )
     phys = cols * cpw
     if rows <= tile.rows and phys <= tile.cols:
         gpt = min(tile.rows // rows, tile.cols // phys, groups)
         n = math.ceil(groups / gpt)
         blocks = [(rows * min(gpt, groups - i * gpt), phys * min(gpt, groups - i * gpt)) for i in range(n)]
-        return slices, cpw, gpt, 1, 1, rows * gpt, phys * gpt, blocks
+        return replicas, slices, cpw, gpt, 1, 1, rows * gpt, phys * gpt, blocks
     per_tile = tile.cols // cpw  # whole weights per tile column-wise
-    row_blocks, col_blocks = math.ceil(rows / tile.rows), math.ceil(cols / per_tile)
-    row_sizes = [min(tile.rows, rows - i * tile.rows) for i in range(row_blocks)]
+    rows_per_block = (tile.rows // replicas) * replicas  # an input's replicas stay in one tile
+    row_blocks, col_blocks = math.ceil(rows / rows_per_block), math.ceil(cols / per_tile)
+    row_sizes = [min(rows_per_block, rows - i * rows_per_block) for i in range(row_blocks)]
     col_sizes = [min(per_tile, cols - j * per_tile) * cpw for j in range(col_blocks)]
     blocks = [(r, c) for _ in range(groups) for r in row_sizes for c in col_sizes]
-    return slices, cpw, 1, row_blocks, col_blocks, row_sizes[0], col_sizes[0], blocks
+    return replicas, slices, cpw, 1, row_blocks, col_blocks, row_sizes[0], col_sizes[0], blocks
 
 
 class _Chip:
@@ -198,7 +218,7 @@ def map_network(network: Network, spec: CrossbarSpec, *, position_cycles: Mappin
     layers = network.weighted_layers()
     info: list[dict[str, object]] = []
     for index, layer in enumerate(layers):
-        slices, cpw, gpt, rb, cb, rpt, cpt, blocks = _geometry(layer, tile)
+        replicas, slices, cpw, gpt, rb, cb, rpt, cpt, blocks = _geometry(layer, tile)
         before = chip.free_tiles
         plan = chip.place(blocks, index)
         if plan is None:
@@ -206,13 +226,13 @@ def map_network(network: Network, spec: CrossbarSpec, *, position_cycles: Mappin
             geometry = f"{layer.matrix_shape()[0]} group(s) x {rb} row block(s) x {cb} column block(s)" if gpt == 1 else f"{len(blocks)} tile(s) of packed groups"
             raise MappingError(
                 f"layer {layer.name!r} needs {len(blocks)} tiles of {tile.rows}x{tile.cols} ({geometry}; "
-                f"{layer.matrix_shape()[1]} rows x {layer.matrix_shape()[2] * cpw} columns per group) but only {before} of "
+                f"{layer.matrix_shape()[1] * replicas} rows x {layer.matrix_shape()[2] * cpw} columns per group) but only {before} of "
                 f"{chip_spec.tiles} tiles are free ({used} hold earlier layers)",
                 layer=layer.name, needed=len(blocks), available=before, total=chip_spec.tiles,
             )
         groups, rows, cols = layer.matrix_shape()
-        info.append(dict(layer=layer, slices=slices, cpw=cpw, gpt=gpt, rb=rb, cb=cb, rpt=rpt, cpt=cpt, blocks=blocks,
-                         tiles=list(plan), copies=1, cells=groups * rows * cols * cpw))
+        info.append(dict(layer=layer, replicas=replicas, slices=slices, cpw=cpw, gpt=gpt, rb=rb, cb=cb, rpt=rpt, cpt=cpt, blocks=blocks,
+                         tiles=list(plan), copies=1, cells=groups * rows * replicas * cols * cpw))
     if chip_spec.duplicate:
         _duplicate(chip, info, position_cycles or {})
     placements: dict[str, LayerPlacement] = {}
@@ -221,7 +241,7 @@ def map_network(network: Network, spec: CrossbarSpec, *, position_cycles: Mappin
         assert isinstance(layer, WeightedLayer)
         groups, rows, cols = layer.matrix_shape()
         placements[layer.name] = LayerPlacement(
-            layer=layer.name, groups=groups, rows=rows, cols=cols, slices=int(item["slices"]),  # type: ignore[arg-type]
+            layer=layer.name, groups=groups, rows=rows, cols=cols, replicas=int(item["replicas"]), slices=int(item["slices"]),  # type: ignore[arg-type]
             cols_per_weight=int(item["cpw"]), groups_per_tile=int(item["gpt"]), row_blocks=int(item["rb"]),  # type: ignore[arg-type]
             col_blocks=int(item["cb"]), tiles_per_copy=len(item["blocks"]), copies=int(item["copies"]),  # type: ignore[arg-type]
             positions=layer.positions(), rows_per_tile=int(item["rpt"]), cols_per_tile=int(item["cpt"]),  # type: ignore[arg-type]

@@ -2,9 +2,11 @@
 
 `CrossbarSynapseOp` replaces the exact synaptic product of `snnq.hardware.simulate.simulate` and the network
 runs over all T steps as usual, so non-idealities accumulate through the membranes. Per weighted layer and
-group, the integer matrix ``W`` (``rows x cols``) is cut into the mapping's row blocks, each weight's magnitude
-into ``slices`` of ``cell_bits`` (``|W| = sum_k d_k 2^(k c)``), and each slice onto a G+ / G- column pair. In
-units of one conductance step (so that an ideal cell of level ``l`` conducts exactly ``l``)::
+group, the integer matrix ``W`` (``rows x cols``) is first expanded to the physical rows of the mapping (on
+ternary tiles, integer weights become ``M = max |W|`` ternary replicas of each row and every input drives its
+``M`` replicas: `snnq.hardware.crossbar.gather`), then cut into the mapping's row blocks, each weight's
+magnitude into ``slices`` of ``cell_bits`` (``|W| = sum_k d_k 2^(k c)``), and each slice onto a G+ / G- column
+pair. In units of one conductance step (so that an ideal cell of level ``l`` conducts exactly ``l``)::
 
     G      = quantise(l; conductance_levels) + g_off          g_off = g_off_ratio (2^c - 1) / (1 - g_off_ratio)
     G      = g_on or g_off for stuck cells                     (stuck_on_rate, stuck_off_rate)
@@ -30,7 +32,8 @@ import math
 
 import numpy as np
 
-from snnq.hardware.crossbar.mapping import TileMapping
+from snnq.hardware.crossbar.gather import replicate_inputs, ternary_rows
+from snnq.hardware.crossbar.mapping import LayerPlacement, TileMapping
 from snnq.hardware.crossbar.spec import CrossbarSpec, NonIdealSpec
 from snnq.hardware.ir import Network, WeightedLayer
 from snnq.hardware.simulate import weight_matrix
@@ -85,9 +88,9 @@ class CrossbarSynapseOp:
         key = (layer.name, group)
         if key not in self._chips:
             place = self.mapping.layers[layer.name]
-            w = weight_matrix(layer, group)
+            w = ternary_rows(weight_matrix(layer, group), place.replicas)
             slices = self._slices(layer, w)
-            block = self.spec.tile.rows
+            block = _block_rows(place, w.shape[0])
             copies = []
             for copy in range(place.copies):
                 rng = np.random.default_rng(np.random.SeedSequence((self.seed, self.index[layer.name], group, copy)))
@@ -138,10 +141,10 @@ class CrossbarSynapseOp:
         chip = self._chip(layer, group)
         bits = 1 if self.spec.tile.signed_encoding == "ternary" else self.spec.tile.cell_bits
         readout = self.spec.tile.readout
-        xf = x.astype(np.float64)
+        xf = replicate_inputs(x, place.replicas).astype(np.float64)
         out = np.zeros(x.shape[:2] + (place.cols,), dtype=np.float64)
-        block = self.spec.tile.rows
-        n_blocks = math.ceil(x.shape[2] / block)
+        block = _block_rows(place, xf.shape[2])
+        n_blocks = math.ceil(xf.shape[2] / block)
         for copy, cells in enumerate(chip):
             positions = slice(copy, None, place.copies)
             xc = xf[:, positions]
@@ -157,3 +160,8 @@ class CrossbarSynapseOp:
                     total += scale * (self._read(xb, g_pos, rng, readout) - self._read(xb, g_neg, rng, readout))
             out[:, positions] = total
         return np.rint(out).astype(np.int64)
+
+
+def _block_rows(place: LayerPlacement, rows: int) -> int:
+    """Physical rows of one row block (the mapping's split; all rows when the group fits one tile)."""
+    return place.rows_per_tile if place.row_blocks > 1 else rows
