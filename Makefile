@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 PYTEST_ARGS ?=
+RTL_PACKAGES ?= iverilog verilator yosys
 
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.snnq-installed
@@ -32,6 +33,12 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(TORCH_PINS)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[all,test]'
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps spikingjelly==2.0.0
+	@# Verilog simulators and Yosys for the reference core's co-simulation and synthesis tests (Debian packages)
+	@command -v iverilog >/dev/null && command -v verilator >/dev/null && command -v yosys >/dev/null || \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(RTL_PACKAGES) >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(RTL_PACKAGES) >/dev/null; }; \
+	  else echo "note: apt-get install $(RTL_PACKAGES) (as root) for the RTL tests; without them those tests skip"; fi
 	touch $(STAMP)
 
 clean:

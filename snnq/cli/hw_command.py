@@ -7,12 +7,19 @@
     snnq hw report RUN_DIR hardware=PRESET [--seed N]
                                      write hardware.json, hardware.md and plots into RUN_DIR and add the totals
                                      to RUN_DIR/results.json (RUN_DIR holds network.ir.npz)
+    snnq hw cosim RUN_DIR [--images N] [--simulator auto|verilator|icarus] [--jobs N] [--fitted] [--keep DIR]
+                                     simulate the reference RTL core (hardware/) on the first N images of
+                                     RUN_DIR/hw_inputs.npz and compare every layer's spikes and the scores with the
+                                     integer model; writes RUN_DIR/cosim.json; exit status 1 on any mismatch
+    snnq hw pareto RUNS_DIR [--objective METRIC:min|max] [--accuracy network|hardware] [--out DIR]
+                                     the accuracy-energy Pareto front of a sweep's runs (pareto.json, pareto.png)
 """
 
 from __future__ import annotations
 
 import argparse
 
+from snnq.cli import hw_pareto
 from snnq.errors import ConfigError, did_you_mean
 
 
@@ -30,6 +37,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("overrides", nargs="+", metavar="key=value", help="hardware=<preset name or YAML file>")
     report.add_argument("--seed", type=int, default=0, help="seed of the non-ideal simulation")
     report.set_defaults(run=run_report)
+    cosim = commands.add_parser("cosim", help="simulate the reference RTL core on a run's images and compare with the integer model")
+    cosim.add_argument("run_dir", help="directory holding network.ir.npz and hw_inputs.npz")
+    cosim.add_argument("--images", type=int, default=100, help="how many of the run's inputs (default 100)")
+    cosim.add_argument("--simulator", default="auto", help="verilator, icarus or auto (Verilator when installed)")
+    cosim.add_argument("--jobs", type=int, default=None, help="simulator processes at once (default: the CPU count)")
+    cosim.add_argument("--fitted", action="store_true", help="build the smallest core that runs this network (as synthesised) instead of the default")
+    cosim.add_argument("--cache", default=None, help="where built simulators are kept (default ~/.cache/snnq/rtl)")
+    cosim.add_argument("--keep", default=None, metavar="DIR", help="keep the deployment, configuration, event and output files in DIR")
+    cosim.set_defaults(run=run_cosim)
+    hw_pareto.add_parser(commands)
 
 
 def run_presets(args: argparse.Namespace) -> int:
@@ -75,3 +92,17 @@ def run_report(args: argparse.Namespace) -> int:
     print(f"{report.network} on {report.preset}: latency {t['latency_s'] * 1e3:.4g} ms, energy {t['energy_j'] * 1e6:.4g} uJ, "
           f"power {t['power_w']:.4g} W; wrote hardware.json, hardware.md, plots and results.json to {args.run_dir}")
     return 0
+
+
+def run_cosim(args: argparse.Namespace) -> int:
+    from snnq.export.cosim import run_cosim as cosimulate
+    from snnq.export.rtl_core import core_parameters_for
+    from snnq.hardware.ir_io import load_ir
+
+    params = core_parameters_for(load_ir(args.run_dir)) if args.fitted else None
+    report = cosimulate(args.run_dir, images=args.images, simulator=args.simulator, parameters=params, jobs=args.jobs, cache=args.cache,
+                        work_dir=args.keep)
+    print(report.summary())
+    for layer in report.layers:
+        print(f"  {layer.name:<16} {layer.kind:<10} {layer.events:>9} events  {layer.mismatched_values:>6} mismatches  {layer.cycles:>10} cycles")
+    return 0 if report.mismatches == 0 else 1

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from snnq.errors import SnnqError
 
-COMMANDS = ("list", "train", "leaderboard", "hw")
+COMMANDS = ("list", "train", "leaderboard", "hw", "export")
 """Modules ``snnq.cli.<name>_command``; each registers its sub-command and the function that runs it."""
 
 
