@@ -153,16 +153,31 @@ class FactorLeak(Leak):
             self.weight = nn.Parameter(torch.tensor(math.log(beta / (1 - beta))))  # sigmoid(w) = beta
         else:
             self.register_buffer("weight", torch.tensor(float(beta)))
+        self._remember_fixed_beta()
+
+    def _remember_fixed_beta(self) -> None:
+        # host copies of a fixed leak: reading the buffer on a GPU every step would synchronise the device
+        if not self.learnable:
+            self._fixed_beta = float(self.weight)
+            self._fixed_multiplier = float(round_ste(torch.tensor(self._fixed_beta) * 2.0**self.frac_bits))
+
+    def _load_from_state_dict(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        super()._load_from_state_dict(*args, **kwargs)
+        self._remember_fixed_beta()
 
     def beta(self) -> Tensor:
         return torch.sigmoid(self.weight) if self.learnable else self.weight
 
     def float_factor(self) -> float | Tensor:
-        return self.beta() if self.learnable else float(self.weight)
+        return self.beta() if self.learnable else self._fixed_beta
 
     def multiplier(self) -> Tensor:
         """``m = round(beta 2^F)`` (straight-through when learned)."""
         return round_ste(self.beta() * 2.0**self.frac_bits)
+
+    def multiplier_value(self) -> float:
+        """``m`` as a number (a device synchronisation only when it is learned)."""
+        return float(self.multiplier().detach()) if self.learnable else self._fixed_multiplier
 
     def codes(self, u: Tensor) -> Tensor:
         half = 2.0 ** (self.frac_bits - 1)
@@ -173,12 +188,14 @@ class FactorLeak(Leak):
 
     def charge_forward(self, u: Tensor, prepared: Tensor, out: Tensor) -> Tensor:
         # floor((m u + 2^(F-1)) 2^-F) + c = floor(u (m 2^-F) + (c + 1/2)): exact, m u has at most 23 bits
-        factor = float(self.multiplier().detach()) * 2.0**-self.frac_bits
+        factor = self.multiplier_value() * 2.0**-self.frac_bits
         return torch.add(prepared, u, alpha=factor, out=out).floor_()
 
     def integer(self, u: Tensor) -> Tensor:
-        m = int(self.multiplier().detach())
+        m = int(self.multiplier_value())
         return (m * u + 2 ** (self.frac_bits - 1)) >> self.frac_bits
 
-    def slope(self) -> Tensor:
+    def slope(self) -> float | Tensor:
+        if not self.learnable:
+            return self._fixed_multiplier * 2.0**-self.frac_bits
         return self.multiplier() * 2.0**-self.frac_bits

@@ -52,7 +52,7 @@ def forward_kernel(
 
 @triton.jit
 def backward_kernel(
-    grad_spikes_ptr, h_ptr, grad_x_ptr, grad_factor_ptr, u0_ptr, N, T,
+    grad_spikes_ptr, h_ptr, grad_x_ptr, grad_factor_ptr, u0_ptr, N, T, grad_stride_t, grad_stride_n,
     slope, threshold, unit, alpha, low, high,
     QUANT: tl.constexpr, ZERO_RESET: tl.constexpr, SURROGATE: tl.constexpr, WANT_FACTOR: tl.constexpr,
     BLOCK: tl.constexpr,
@@ -70,7 +70,7 @@ def backward_kernel(
         else:
             h = raw
             inside = 1.0
-        g_s = tl.load(grad_spikes_ptr + t * N + offs, mask=mask, other=0.0).to(tl.float32)
+        g_s = tl.load(grad_spikes_ptr + t * grad_stride_t + offs * grad_stride_n, mask=mask, other=0.0).to(tl.float32)
         drive = g_s * surrogate_grad((h - threshold) * unit, alpha, SURROGATE) * unit
         if ZERO_RESET:
             carry = 1.0 - (h >= threshold).to(tl.float32)

@@ -56,7 +56,7 @@ def _leak_plan(neuron: LeakyNeuron) -> tuple[float, int, float]:
     if isinstance(leak, ShiftLeak):
         return 1.0 - 2.0**-leak.shift, LEAK_ROUNDING["ceil"], 0.0
     assert isinstance(leak, FactorLeak)
-    return float(leak.multiplier().detach()) * 2.0**-leak.frac_bits, LEAK_ROUNDING["floor"], 0.5
+    return leak.multiplier_value() * 2.0**-leak.frac_bits, LEAK_ROUNDING["floor"], 0.5
 
 
 class _TritonLeakySequence(torch.autograd.Function):
@@ -103,9 +103,11 @@ class _TritonLeakySequence(torch.autograd.Function):
         grad_x = torch.empty(stored.shape, dtype=grad_spikes.dtype, device=stored.device)
         grad_factor = torch.empty(n, dtype=torch.float32, device=stored.device) if weight is not None else grad_x
         block = 1024
+        # a view where the layout allows: the gradient of `.sum()` is one value expanded (strides 0), read in place
+        grad = grad_spikes.reshape(steps, n)
         backward_kernel[(triton.cdiv(n, block),)](
-            grad_spikes.contiguous().reshape(steps, n), stored, grad_x, grad_factor, u0.contiguous().reshape(-1).float(),
-            n, steps, slope, threshold, grid_spec.scale if quant else 1.0, neuron.surrogate.alpha,
+            grad, stored, grad_x, grad_factor, u0.contiguous().reshape(-1).float(),
+            n, steps, grad.stride(0), grad.stride(1), slope, threshold, grid_spec.scale if quant else 1.0, neuron.surrogate.alpha,
             float(grid_spec.low) if quant else 0.0, float(grid_spec.high) if quant else 0.0,
             QUANT=quant, ZERO_RESET=neuron.reset == "zero", SURROGATE=SURROGATE_IDS[neuron.surrogate.registry_name],
             WANT_FACTOR=weight is not None, BLOCK=block,

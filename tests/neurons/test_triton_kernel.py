@@ -36,8 +36,10 @@ CHECK = textwrap.dedent(
         if neuron.quantized:
             assert torch.equal(eager_u, fused_u), (name, options, "integer membrane")
         parameters = [x, *neuron.parameters()]
-        for a, b in zip(torch.autograd.grad((eager * weights).sum(), parameters), torch.autograd.grad((fused * weights).sum(), parameters)):
+        for a, b in zip(torch.autograd.grad((eager * weights).sum(), parameters, retain_graph=True), torch.autograd.grad((fused * weights).sum(), parameters, retain_graph=True)):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+        expanded = torch.autograd.grad(eager.sum(), x)[0], torch.autograd.grad(fused.sum(), x)[0]  # strides 0, read in place
+        torch.testing.assert_close(*expanded, rtol=1e-4, atol=1e-5)
     print("ok", len({cases!r}))
     """
 ).format(cases=CASES)
@@ -80,7 +82,8 @@ def test_triton_kernels_compile_for_hopper_and_ampere():
     forward = {name: "*fp32" for name in ("x_ptr", "u0_ptr", "spikes_ptr", "h_ptr", "u_last_ptr")}
     forward |= {"N": "i32", "T": "i32"} | {name: "fp32" for name in ("factor", "threshold", "scale", "offset", "low", "high", "limit")}
     backward = {"grad_spikes_ptr": "*bf16", "h_ptr": "*fp32", "grad_x_ptr": "*bf16", "grad_factor_ptr": "*fp32", "u0_ptr": "*fp32"}
-    backward |= {"N": "i32", "T": "i32"} | {name: "fp32" for name in ("slope", "threshold", "unit", "alpha", "low", "high")}
+    backward |= {"N": "i32", "T": "i32", "grad_stride_t": "i32", "grad_stride_n": "i32"}
+    backward |= {name: "fp32" for name in ("slope", "threshold", "unit", "alpha", "low", "high")}
     for capability in (90, 80):
         target = GPUTarget("cuda", capability, 32)
         for quant, rounding in [(False, 0), (True, 1), (True, 2)]:
