@@ -4,6 +4,7 @@ A straight sequence (what `snnq train` runs for every job); every step reads its
 
 1. ``data`` (a data module, allow-listed ``_target_``), ``model`` (a registered name and options);
 2. ``float_baseline``: the same network trained without quantizers first (for "loss against the float network");
+   with ``quantize_from: float`` the quantization-aware training starts from its trained weights (fine-tuning);
 3. ``quant``: `snnq.quantize_` (``keep_float`` lists layers left in float; ``overrides`` give some layers their own
    config, e.g. S4's higher-precision first and last layers), then one batch to calibrate the quantizers;
 4. training with Lightning (`QATClassifier` for ``task: ann``, `SpikingClassifier` for ``task: snn``), checkpoints in
@@ -36,6 +37,7 @@ from snnq.quant.config import QuantConfig
 from snnq.registry import MODELS
 
 TASKS = ("ann", "snn")
+QUANTIZE_FROM = ("scratch", "float")
 TRAINER_DEFAULTS = {"inference_mode": False, "enable_model_summary": False, "num_sanity_val_steps": 0}
 
 
@@ -60,12 +62,19 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
     float_model = None
     if plain.get("float_baseline"):
         float_model = copy.deepcopy(model)
-        metrics["float_accuracy"] = _fit_and_test(float_model, data, plain, run_dir / "float", task)
+        metrics["float_accuracy"], metrics["float_train_epoch_seconds"] = _fit_and_test(float_model, data, plain, run_dir / "float", task)
+    start_from = plain.get("quantize_from", "scratch")
+    if start_from not in QUANTIZE_FROM:
+        raise ConfigError(f"quantize_from={start_from!r} is invalid; valid: {', '.join(QUANTIZE_FROM)}")
+    if start_from == "float":
+        if float_model is None:
+            raise ConfigError("quantize_from=float needs float_baseline=true (the float network it starts from)")
+        model.load_state_dict(float_model.state_dict())
     quant = plain.get("quant") or {}
     if quant:
         apply_quantization(model, quant)
         calibrate(model, data, task, plain)
-    accuracy = _fit_and_test(model, data, plain, run_dir, task)
+    accuracy, metrics["train_epoch_seconds"] = _fit_and_test(model, data, plain, run_dir, task)
     metrics["snn_accuracy" if task == "snn" else "quantized_accuracy" if quant else "float_accuracy"] = accuracy
     metrics.update(memory(model))
     results: dict[str, Any] = {
@@ -160,11 +169,13 @@ def _spiking_module(model: nn.Module, data: Any, plain: dict[str, Any]) -> Any:
     return SpikingClassifier(model, num_classes=_num_classes(data, plain), encoder=encoder, optimizer=plain.get("optimizer"), schedule=plain.get("schedule", "none"))
 
 
-def _fit_and_test(model: nn.Module, data: Any, plain: dict[str, Any], run_dir: Path, task: str) -> float:
+def _fit_and_test(model: nn.Module, data: Any, plain: dict[str, Any], run_dir: Path, task: str) -> tuple[float, float | None]:
+    """Trains ``model`` (resuming from ``run_dir/checkpoints/last.ckpt`` when there is one) and tests it:
+    ``(test accuracy, median seconds per training epoch of this call; None when it trained no epoch)``."""
     from lightning.pytorch import Trainer
     from lightning.pytorch.callbacks import ModelCheckpoint
 
-    from snnq.lit import QATClassifier, QuantizerEpochCallback
+    from snnq.lit import EpochTimer, QATClassifier, QuantizerEpochCallback
 
     if task == "snn":
         module = _spiking_module(model, data, plain)
@@ -174,9 +185,10 @@ def _fit_and_test(model: nn.Module, data: Any, plain: dict[str, Any], run_dir: P
     options.setdefault("enable_progress_bar", sys.stderr.isatty())  # bars for people, not for log files
     loggers = _loggers(options.pop("loggers", ["csv"]), run_dir)
     checkpoints = run_dir / "checkpoints"
+    timer = EpochTimer()
     trainer = Trainer(
         default_root_dir=run_dir, logger=loggers,
-        callbacks=[ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0), QuantizerEpochCallback()],
+        callbacks=[ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0), QuantizerEpochCallback(), timer],
         **{**TRAINER_DEFAULTS, **options},
     )
     last = checkpoints / "last.ckpt"
@@ -185,7 +197,7 @@ def _fit_and_test(model: nn.Module, data: Any, plain: dict[str, Any], run_dir: P
         trainer.fit(module, datamodule=data, ckpt_path=str(last) if last.is_file() else None, weights_only=True)
         tested = trainer.test(module, datamodule=data, verbose=False)
     model.eval()
-    return float(tested[0]["test_acc"])
+    return float(tested[0]["test_acc"]), timer.median()
 
 
 def _loggers(names: list[str], run_dir: Path) -> list[Any]:
@@ -213,13 +225,19 @@ def memory(model: nn.Module) -> dict[str, Any]:
     return {"weight_memory_bits": bits, "float_weight_memory_bits": full, "memory_saving": (full / bits) if bits else None}
 
 
-def _test_batches(data: Any, plain: dict[str, Any]) -> list[Any]:
+def _device(plain: dict[str, Any]) -> torch.device:
+    """Where conversion and verification run: the trainer's GPU when it trained on one, else the CPU."""
+    accelerator = str((plain.get("trainer") or {}).get("accelerator", "cpu"))
+    return torch.device("cuda" if accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available() else "cpu")
+
+
+def _test_batches(data: Any, plain: dict[str, Any], device: torch.device) -> list[Any]:
     limit = (plain.get("verify") or {}).get("max_batches")
     batches = []
     for index, batch in enumerate(data.test_dataloader()):
         if limit is not None and index >= limit:
             break
-        batches.append(_prepare(data, batch, train=False))
+        batches.append(_prepare(data, [part.to(device) for part in batch], train=False))
     return batches
 
 
@@ -228,8 +246,9 @@ def _convert_and_verify(model: nn.Module, data: Any, plain: dict[str, Any], run_
 
     spec = dict(plain["convert"])
     options = dict(spec.get("options") or {})
-    snn = convert(model, method=spec["method"], **options)
-    batches = _test_batches(data, plain)
+    device = _device(plain)
+    snn = convert(model.to(device), method=spec["method"], **options).to(device)
+    batches = _test_batches(data, plain, device)
     report = verify(model, snn, batches, mode=(plain.get("verify") or {}).get("mode", "step"), progress=True)
     report.save(run_dir / "verify.json")
     results["converter"] = {"method": spec["method"], "options": options}
@@ -244,7 +263,8 @@ def _convert_and_verify(model: nn.Module, data: Any, plain: dict[str, Any], run_
         curve = accuracy_against_steps(model, batches, steps=spec["sweep_steps"], method=spec["method"])
         save_accuracy_against_steps(curve, run_dir / "accuracy_vs_steps.json", run_dir / "accuracy_vs_steps.png")
         results["accuracy_vs_steps"] = curve
-    results["ir"] = _export_ir(snn, batches, run_dir, plain)
+    model.cpu()  # the integer IR, its simulation and the robustness check work on the CPU
+    results["ir"] = _export_ir(snn.cpu(), [[part.cpu() for part in batch] for batch in batches], run_dir, plain)
     return snn
 
 
@@ -286,7 +306,7 @@ def _robustness(float_model: Any, model: nn.Module, snn: Any, data: Any, plain: 
     models["quantized ANN"] = model.eval()
     if snn is not None:
         models["SNN"] = snn
-    result = noise_robustness(models, _test_batches(data, plain), levels=spec.get("levels", (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)), seed=plain["seed"], max_batches=spec.get("max_batches"))
+    result = noise_robustness(models, _test_batches(data, plain, torch.device("cpu")), levels=spec.get("levels", (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)), seed=plain["seed"], max_batches=spec.get("max_batches"))
     plot_robustness(result, run_dir / "robustness.png")
     return result
 

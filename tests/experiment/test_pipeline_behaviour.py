@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from snnq.data.errors import DataNotFoundError
+from snnq.errors import ConfigError
 from snnq.experiment.leaderboard import write_leaderboard
 from snnq.experiment.pipeline import run
 from snnq.experiment.results import compare_with_paper
@@ -71,3 +72,31 @@ def test_leaderboard_gathers_every_run_beside_the_paper(tmp_path):
     assert json.loads((tmp_path / "leaderboard.json").read_text())[0]["verdict"] in ("yes", "no")
     for png in ("accuracy_vs_paper.png", "accuracy_vs_steps.png"):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("start", ["float", "scratch"])
+def test_quantization_aware_training_can_start_from_the_float_network(tmp_path, monkeypatch, start):
+    from snnq.experiment import pipeline
+
+    seen = {}
+    quantize = pipeline.apply_quantization
+
+    def spy(model, quant):  # the weights the quantized network starts its training from
+        seen.update({key: value.clone() for key, value in model.state_dict().items()})
+        quantize(model, quant)
+
+    monkeypatch.setattr(pipeline, "apply_quantization", spy)
+    with composed([*DEMO_FAST, "trainer.max_epochs=1", "float_baseline=true", f"quantize_from={start}"]) as cfg:
+        run(job(cfg), tmp_path)
+    trained_float = torch.load(tmp_path / "float" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    weights = [key for key in seen if key.endswith(".weight")]
+    assert weights
+    same = all(torch.equal(seen[key], trained_float[f"model.{key}"]) for key in weights)
+    assert same == (start == "float")
+
+
+def test_quantize_from_float_needs_the_float_baseline(tmp_path):
+    with composed([*DEMO_FAST, "quantize_from=float"]) as cfg, pytest.raises(ConfigError, match="float_baseline=true"):
+        run(job(cfg), tmp_path)
+    with composed([*DEMO_FAST, "quantize_from=imagenet"]) as cfg, pytest.raises(ConfigError, match="valid: scratch, float"):
+        run(job(cfg), tmp_path)
