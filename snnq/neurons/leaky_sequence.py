@@ -80,7 +80,11 @@ class _LeakySequence(torch.autograd.Function):
         threshold = neuron.threshold if grid is None else float(grid.threshold_code)
 
         # d spike / d membrane code = S g_a(S (h - theta)) = g_{aS}(h - theta): every surrogate has the form a f(a x)
-        surrogate = neuron.surrogate.rescaled(scale).derivative_(torch.sub(membrane, threshold))
+        # with a detached reset the recursion is linear in the surrogate: carried divided by the scale, it yields
+        # the input's gradient d / scale directly (an attached reset's carry needs the surrogate itself)
+        folded = neuron.detach_reset
+        gain = 1.0 / scale if folded else 1.0
+        surrogate = neuron.surrogate.rescaled(scale).derivative_(torch.sub(membrane, threshold), gain=gain)
         drive = surrogate * grad_spikes if not neuron.detach_reset else surrogate.mul_(grad_spikes)
         if not neuron.detach_reset:
             carry = 1 - threshold * surrogate if neuron.reset == "subtract" else (1 - spikes) - membrane * surrogate
@@ -96,18 +100,18 @@ class _LeakySequence(torch.autograd.Function):
             drive.mul_(mask)
             carry = mask if carry is None else carry.mul_(mask)
         grad = torch.empty_like(membrane)
-        g_u = grad_last if grad_last is not None else torch.zeros_like(membrane[0])
+        g_u = grad_last * gain if grad_last is not None else torch.zeros_like(membrane[0])
         for t in range(membrane.shape[0] - 1, -1, -1):
             d = torch.addcmul(drive[t], g_u, carry[t], out=grad[t]) if carry is not None else torch.add(drive[t], g_u, out=grad[t])
             g_u = d * slope
 
         grad_weight = None
         if weight is not None:
-            grad_slope = (grad * previous).sum()
+            grad_slope = (grad * previous).sum() * (scale if folded else 1.0)
             with torch.enable_grad():
                 slope_of_weight = neuron.leak.float_factor() if grid is None else neuron.leak.slope()
                 (grad_weight,) = torch.autograd.grad(slope_of_weight, weight, grad_slope)
-        grad_x = grad if scale == 1.0 else grad.div_(scale)
+        grad_x = grad if folded or scale == 1.0 else grad.div_(scale)
         return grad_x, None, grad_weight, None
 
 

@@ -47,8 +47,9 @@ class Surrogate:
         """The surrogate's derivative at ``x`` (a new tensor)."""
         return self.derivative_(x.clone())
 
-    def derivative_(self, x: Tensor) -> Tensor:
-        """The derivative computed in place in ``x`` (for fused kernels that own ``x``)."""
+    def derivative_(self, x: Tensor, gain: float = 1.0) -> Tensor:
+        """``gain`` times the derivative, computed in place in ``x`` (for fused kernels that own ``x``; the gain
+        folds a constant factor of the backward pass into the last multiplication)."""
         raise NotImplementedError
 
     def rescaled(self, factor: float) -> Surrogate:
@@ -92,33 +93,36 @@ class _Spike(torch.autograd.Function):
 class ATan(Surrogate):
     default_alpha = 2.0
 
-    def derivative_(self, x: Tensor) -> Tensor:
-        return x.mul_(math.pi / 2 * self.alpha).square_().add_(1).reciprocal_().mul_(self.alpha / 2)
+    def derivative_(self, x: Tensor, gain: float = 1.0) -> Tensor:
+        # (a/2) / (1 + (pi a x / 2)^2) in two passes: 1 + c x x, then a scalar divided by it
+        one = torch.ones((), dtype=x.dtype, device=x.device)
+        torch.addcmul(one, x, x, value=(math.pi / 2 * self.alpha) ** 2, out=x)
+        return torch.div(one * (gain * self.alpha / 2), x, out=x)
 
 
 @SURROGATES.register("sigmoid")
 class Sigmoid(Surrogate):
     default_alpha = 4.0
 
-    def derivative_(self, x: Tensor) -> Tensor:
+    def derivative_(self, x: Tensor, gain: float = 1.0) -> Tensor:
         s = x.mul_(self.alpha).sigmoid_()
-        return s.mul_(1 - s).mul_(self.alpha)
+        return s.mul_(1 - s).mul_(gain * self.alpha)
 
 
 @SURROGATES.register("triangle")
 class Triangle(Surrogate):
     default_alpha = 1.0
 
-    def derivative_(self, x: Tensor) -> Tensor:
-        return x.abs_().mul_(-self.alpha).add_(1).clamp_(min=0).mul_(self.alpha)
+    def derivative_(self, x: Tensor, gain: float = 1.0) -> Tensor:
+        return x.abs_().mul_(-self.alpha).add_(1).clamp_(min=0).mul_(gain * self.alpha)
 
 
 @SURROGATES.register("rectangle")
 class Rectangle(Surrogate):
     default_alpha = 1.0
 
-    def derivative_(self, x: Tensor) -> Tensor:
-        return x.abs_().lt_(0.5 / self.alpha).mul_(self.alpha)
+    def derivative_(self, x: Tensor, gain: float = 1.0) -> Tensor:
+        return x.abs_().lt_(0.5 / self.alpha).mul_(gain * self.alpha)
 
 
 def surrogate(spec: str | Surrogate, /, **options: float) -> Surrogate:
