@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-BENCHMARKS = ("quant_overhead", "neuron_speed", "conversion")
+BENCHMARKS = ("quant_overhead", "neuron_speed", "conversion", "qat_step")
 
 
 def main() -> None:
