@@ -21,9 +21,9 @@ class QuantizerEpochCallback(pl.Callback):
 
 
 class EpochTimer(pl.Callback):
-    """Wall-clock seconds of every training epoch (the device synchronised at both ends), logged as
-    ``epoch_seconds``; `median` is what a run reports, so that the first epoch's compilation and warm-up
-    do not count."""
+    """Wall-clock seconds of every training epoch, the validation that closes it included (the device is
+    synchronised at both ends), logged as ``epoch_seconds``; `median` is what a run reports, so that the first
+    epoch's warm-up (cuDNN autotuning, allocations) does not count."""
 
     def __init__(self) -> None:
         self.seconds: list[float] = []
