@@ -26,10 +26,9 @@ def frac_bits_for(max_abs: Tensor, bits: int, signed: bool) -> Tensor:
     ``s`` is 1 for a sign bit, else 0. ``ceil(log2)`` is taken exactly from the float's exponent (``frexp``),
     so powers of two land where they should. An all-zero tensor gets ``f = b - s`` (a range of +-1).
     """
-    mantissa, exponent = torch.frexp(max_abs.float())
+    mantissa, exponent = torch.frexp(max_abs.float())  # frexp(0) = (0, 0): zero needs no case of its own
     ceil_log2 = torch.where(mantissa == 0.5, exponent - 1, exponent)
     frac = (bits - int(signed)) - ceil_log2
-    frac = torch.where(max_abs == 0, torch.full_like(frac, bits - int(signed)), frac)
     return frac.clamp(min_frac_bits(bits), MAX_FRAC_BITS).to(torch.int32)
 
 

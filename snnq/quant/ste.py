@@ -107,6 +107,36 @@ def fixed_step_fake_quant(x: Tensor, step: Tensor, low: float, high: float, mode
     return _FixedStepFakeQuant.apply(x, step, low, high, mode)
 
 
+class _LearnedStepFakeQuant(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: Tensor, step: Tensor, low: float, high: float, mode: str) -> Tensor:  # type: ignore[override]
+        scaled = torch.div(x, step)
+        codes = _ROUNDED_COPY[mode](scaled).clamp_(low, high)
+        ctx.save_for_backward(scaled, codes)
+        ctx.bounds, ctx.step_shape = (low, high), step.shape
+        return codes * step
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, Tensor, None, None, None]:  # type: ignore[override]
+        scaled, codes = ctx.saved_tensors
+        inside = _inside(scaled, *ctx.bounds)
+        grad_x = inside * grad
+        # d(codes s)/ds = codes - x/s inside the range (round(x/s) - x/s), the clipped code outside it
+        grad_step = inside.mul_(scaled).neg_().add_(codes).mul_(grad).sum_to_size(ctx.step_shape)
+        return grad_x, grad_step, None, None, None
+
+
+def learned_step_fake_quant(x: Tensor, step: Tensor, low: float, high: float, mode: str = "half_up") -> Tensor:
+    """``clamp(round(x / s), low, high) * s`` with a trained step ``s`` (LSQ, QCFS), in one autograd node.
+
+    The values are bit for bit those of decoding `round_clamp_ste(x / s, ...)` codes; the gradients are the
+    straight-through ones of that graph, :math:`\partial y / \partial x = [low \le x/s \le high]` and
+    :math:`\partial y / \partial s = q - x/s` inside the range, :math:`q` (the clipped code) outside it, summed
+    over the elements that share ``s``; about half the kernels of the unfused graph.
+    """
+    return _LearnedStepFakeQuant.apply(x, step, low, high, mode)
+
+
 def straight_through(x: Tensor, value: Tensor, mask: Tensor | None = None) -> Tensor:
     """Returns ``value`` exactly, with the gradient of ``value`` plus an identity gradient to ``x``.
 

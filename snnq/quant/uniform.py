@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from snnq.quant.base import Encoding, Quantizer
 from snnq.quant.integer import CodeSet
-from snnq.quant.ste import fixed_step_fake_quant, round_clamp_ste, rounding_function, scale_grad
+from snnq.quant.ste import fixed_step_fake_quant, learned_step_fake_quant, round_clamp_ste, rounding_function, scale_grad
 from snnq.registry import QUANTIZERS
 
 _SQRT_HALF = 0.7071067811865476
@@ -117,10 +117,9 @@ class UniformQuantizer(Quantizer):
         return Encoding(codes, step)
 
     def fake_quantize(self, x: Tensor) -> Tensor:
-        if self.step.requires_grad:
-            return super().fake_quantize(x)
         codeset = self.codeset()
-        return fixed_step_fake_quant(x, self.current_step(x), codeset.low, codeset.high, self.rounding)
+        fused = learned_step_fake_quant if self.step.requires_grad else fixed_step_fake_quant
+        return fused(x, self.current_step(x), codeset.low, codeset.high, self.rounding)
 
 
 @QUANTIZERS.register("lsq")

@@ -97,3 +97,19 @@ def test_power_of_two_step_learns_the_range_on_a_dyadic_grid():
     from snnq.testing import check_quantizer
 
     check_quantizer(q, torch.randn(30))
+
+
+@pytest.mark.parametrize("rounding", ["half_up", "half_even", "floor"])
+def test_fused_learned_step_matches_the_unfused_graph_per_channel(rounding):
+    from snnq.quant.ste import learned_step_fake_quant, round_clamp_ste
+
+    torch.manual_seed(0)
+    x = (torch.randn(4, 3, 5, 5) * 2).requires_grad_(True)
+    step = (torch.rand(1, 3, 1, 1) + 0.1).requires_grad_(True)
+    grad = torch.randn(4, 3, 5, 5)
+    fused = learned_step_fake_quant(x, step, -4.0, 3.0, rounding)
+    unfused = round_clamp_ste(x / step, -4.0, 3.0, rounding) * step
+    assert torch.equal(fused, unfused)
+    for a, b in zip(torch.autograd.grad(fused, (x, step), grad), torch.autograd.grad(unfused, (x, step), grad)):
+        assert a.shape == b.shape
+        torch.testing.assert_close(a, b)
