@@ -28,8 +28,21 @@ def _sync() -> None:
         torch.cuda.synchronize()
 
 
-def compare(candidates: Mapping[str, Callable[[], object]], *, repeats: int = 15, warmup: int = 3) -> dict[str, float]:
-    """Median milliseconds per call of each candidate, measured round-robin so that drift hits all alike."""
+class Timings(dict):
+    """Median milliseconds per call of each candidate, and every round's sample (`samples`)."""
+
+    def __init__(self, samples: Mapping[str, list[float]]):
+        super().__init__({name: statistics.median(values) for name, values in samples.items()})
+        self.samples = dict(samples)
+
+    def ratio(self, name: str, baseline: str) -> float:
+        """The median over rounds of ``name``'s time over ``baseline``'s in the same round: the two ran back to
+        back, so a machine that slows down between rounds (other jobs, clocks) changes both alike."""
+        return statistics.median(a / b for a, b in zip(self.samples[name], self.samples[baseline]))
+
+
+def compare(candidates: Mapping[str, Callable[[], object]], *, repeats: int = 15, warmup: int = 3) -> Timings:
+    """Milliseconds per call of each candidate, measured round-robin so that drift hits all alike."""
     for fn in candidates.values():
         for _ in range(warmup):
             fn()
@@ -41,12 +54,12 @@ def compare(candidates: Mapping[str, Callable[[], object]], *, repeats: int = 15
             fn()
             _sync()
             samples[name].append((time.perf_counter() - start) * 1e3)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return Timings(samples)
 
 
-def report(title: str, times: Mapping[str, float], baseline: str) -> str:
-    """A markdown table of times and ratios against ``baseline``."""
+def report(title: str, times: Timings, baseline: str) -> str:
+    """A markdown table of median times and of the median per-round ratio against ``baseline``."""
     lines = [f"### {title}", "", f"| implementation | ms | ratio to {baseline} |", "| --- | --- | --- |"]
     for name, ms in times.items():
-        lines.append(f"| {name} | {ms:.2f} | {ms / times[baseline]:.3f} |")
+        lines.append(f"| {name} | {ms:.2f} | {times.ratio(name, baseline):.3f} |")
     return "\n".join(lines)

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 import snnq
-from bench.harness import compare, environment, report
+from bench.harness import Timings, compare, environment, report
 
 T, BATCH, WIDTH = 8, 128, 65_536
 H100_BANDWIDTH = 3.35e12  # bytes/s, H100 SXM HBM3 (nominal)
@@ -92,7 +92,7 @@ def forward_backward(fn, x: Tensor) -> callable:
     return step
 
 
-def elementwise(device: str, dtype: torch.dtype, repeats: int) -> tuple[dict[str, float], str]:
+def elementwise(device: str, dtype: torch.dtype, repeats: int) -> tuple[Timings, str]:
     torch.manual_seed(0)
     x = (torch.randn(T, BATCH, WIDTH, device=device) * 0.8).to(dtype)
     impls = candidates(x)

@@ -149,11 +149,11 @@ def run() -> str:
         repeats=3,
         warmup=1,
     )
-    overhead_plain = plain["+ 4-bit weights + 8-bit membrane (snnq)"] / plain["plain PyTorch LIF MLP, float"]
-    overhead_neurons = neurons["+ 4-bit weights + 8-bit integer membrane"] / neurons["snnq lif MLP, float"]
-    overhead_snntorch = snntorch_times["+ 4-bit weights + 8-bit state_quant=snnq"] / snntorch_times["snnTorch Leaky MLP, float"]
-    speedup_op = op["snntorch state_quant(num_bits=8)"] / op["snnq uniform, 256 levels"]
-    speedup_step = whole["snnTorch step, state_quant=snntorch (8 bit)"] / whole["snnTorch step, state_quant=snnq (8 bit)"]
+    overhead_plain = plain.ratio("+ 4-bit weights + 8-bit membrane (snnq)", "plain PyTorch LIF MLP, float")
+    overhead_neurons = neurons.ratio("+ 4-bit weights + 8-bit integer membrane", "snnq lif MLP, float")
+    overhead_snntorch = snntorch_times.ratio("+ 4-bit weights + 8-bit state_quant=snnq", "snnTorch Leaky MLP, float")
+    speedup_op = op.ratio("snntorch state_quant(num_bits=8)", "snnq uniform, 256 levels")
+    speedup_step = whole.ratio("snnTorch step, state_quant=snntorch (8 bit)", "snnTorch step, state_quant=snnq (8 bit)")
     return "\n\n".join(
         [
             f"## quant_overhead: 784-1000-10 LIF MLP, T={T}, batch {BATCH}, fp32, training step (fwd+bwd+SGD)",
