@@ -66,6 +66,8 @@ class _LeakySequence(torch.autograd.Function):
                 torch.clamp(raw[t], grid.low, grid.high, out=membrane[t])
                 torch.ge(membrane[t], threshold, out=spikes[t])
                 u = _reset(neuron.reset, membrane[t], spikes[t], threshold)
+            if torch.equal(raw, membrane):  # nothing saturated (the usual case): no mask in the backward pass
+                raw = None
         ctx.neuron = neuron
         ctx.save_for_backward(membrane, spikes, raw, previous, weight)
         ctx.mark_non_differentiable(u)
