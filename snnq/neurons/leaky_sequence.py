@@ -98,13 +98,19 @@ class _LeakySequence(torch.autograd.Function):
         slope = neuron.leak.float_factor() if grid is None else neuron.leak.slope()
         slope = float(slope) if not isinstance(slope, float) else slope
 
-        if mask is not None:  # d_t = drive_t m_t + g_u (c_t m_t): one multiply-add per step
+        if mask is not None and carry is not None:  # d_t = drive_t m_t + g_u (c_t m_t): one multiply-add per step
             drive.mul_(mask)
-            carry = mask if carry is None else carry.mul_(mask)
+            carry.mul_(mask)
+            mask = None
         grad = torch.empty_like(membrane)
         g_u = grad_last * gain if grad_last is not None else torch.zeros_like(membrane[0])
         for t in range(membrane.shape[0] - 1, -1, -1):
-            d = torch.addcmul(drive[t], g_u, carry[t], out=grad[t]) if carry is not None else torch.add(drive[t], g_u, out=grad[t])
+            if carry is not None:
+                d = torch.addcmul(drive[t], g_u, carry[t], out=grad[t])
+            else:  # reset by subtraction: d_t = (drive_t + g_u) m_t
+                d = torch.add(drive[t], g_u, out=grad[t])
+                if mask is not None:
+                    d.mul_(mask[t])
             g_u = d * slope
 
         grad_weight = None
