@@ -32,11 +32,13 @@ from snnq.neurons.base import Neuron, State
 from snnq.neurons.leaky_sequence import leaky_sequence
 from snnq.neurons.membrane import FactorLeak, IntegerMembrane, Leak, NoLeak, ShiftLeak
 from snnq.neurons.surrogate import Surrogate
-from snnq.neurons.triton_lif import supports as triton_supports
-from snnq.neurons.triton_lif import triton_leaky_sequence, triton_usable
+from snnq.neurons.cpu_lif import CpuKernels
+from snnq.neurons.fused_lif import fused_leaky_sequence, supports
+from snnq.neurons.triton_lif import TritonKernels
 from snnq.registry import NEURONS
 
 RESETS = ("subtract", "zero")
+FUSED_KERNELS = (TritonKernels(), CpuKernels())  # the first usable for the input runs (`snnq.neurons.fused_lif`)
 
 
 class LeakyNeuron(Neuron):
@@ -98,9 +100,13 @@ class LeakyNeuron(Neuron):
         return h * (1 - s)
 
     def multi_step(self, x: Tensor, state: State) -> tuple[Tensor, State]:
-        """All steps in one fused kernel: Triton on CUDA devices (`snnq.neurons.triton_lif`), else eager."""
-        run = triton_leaky_sequence if triton_usable(x) and triton_supports(self) else leaky_sequence
-        spikes, membrane = run(self, x, state["membrane"].detach())
+        """All steps in one fused kernel: Triton on CUDA devices, compiled C on the CPU, else the eager fused path."""
+        u0 = state["membrane"].detach()
+        kernels = next((k for k in FUSED_KERNELS if k.usable(x)), None) if supports(self) else None
+        if kernels is None:
+            spikes, membrane = leaky_sequence(self, x, u0)
+        else:
+            spikes, membrane = fused_leaky_sequence(kernels, self, x, u0)
         return spikes, {"membrane": membrane}
 
     @property

@@ -1,4 +1,5 @@
-"""All time steps of an ``if``/``lif``/``plif`` layer in one autograd node (the CPU/eager fused path).
+"""All time steps of an ``if``/``lif``/``plif`` layer in one autograd node, in PyTorch operations: the reference
+of the compiled kernels (`snnq.neurons.fused_lif`) and the path where none can run.
 
 The forward loop writes each step's membrane and spikes straight into preallocated ``[T, ...]`` buffers with
 the very operations of `LeakyNeuron.step` (so the spikes are bit for bit those of the step-by-step path); the

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from snnq.errors import UnknownNameError
+from snnq.quant import cpu_fake_quant
 
 
 def _round_half_up(x: Tensor) -> Tensor:
@@ -85,15 +86,23 @@ def round_clamp_ste(x: Tensor, low: float, high: float, mode: str = "half_up") -
 
 
 class _FixedStepFakeQuant(torch.autograd.Function):
+    # float32 CPU tensors take the one-pass C kernels (snnq.quant.cpu_fake_quant), anything else PyTorch operations
     @staticmethod
     def forward(ctx, x: Tensor, step: Tensor, low: float, high: float, mode: str) -> Tensor:  # type: ignore[override]
+        ctx.bounds, ctx.mode, ctx.where = (low, high), mode, cpu_fake_quant.layout(x, step)
+        if ctx.where is not None:
+            ctx.save_for_backward(x, step)
+            return cpu_fake_quant.fake_quant_forward(x, step, low, high, mode, ctx.where)
         scaled = torch.div(x, step)
         ctx.save_for_backward(scaled)
-        ctx.bounds = (low, high)
         return _ROUNDED_COPY[mode](scaled).clamp_(low, high).mul_(step)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None, None, None]:  # type: ignore[override]
+        if ctx.where is not None:
+            x, step = ctx.saved_tensors
+            grad_x, _ = cpu_fake_quant.fake_quant_backward(x, grad, step, *ctx.bounds, ctx.mode, ctx.where, learned=False)
+            return grad_x, None, None, None, None
         (scaled,) = ctx.saved_tensors
         return _inside(scaled, *ctx.bounds).mul_(grad), None, None, None, None
 
@@ -110,14 +119,21 @@ def fixed_step_fake_quant(x: Tensor, step: Tensor, low: float, high: float, mode
 class _LearnedStepFakeQuant(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, step: Tensor, low: float, high: float, mode: str) -> Tensor:  # type: ignore[override]
+        ctx.bounds, ctx.step_shape, ctx.mode, ctx.where = (low, high), step.shape, mode, cpu_fake_quant.layout(x, step)
+        if ctx.where is not None:
+            ctx.save_for_backward(x, step)
+            return cpu_fake_quant.fake_quant_forward(x, step, low, high, mode, ctx.where)
         scaled = torch.div(x, step)
         codes = _ROUNDED_COPY[mode](scaled).clamp_(low, high)
         ctx.save_for_backward(scaled, codes)
-        ctx.bounds, ctx.step_shape = (low, high), step.shape
         return codes * step
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, Tensor, None, None, None]:  # type: ignore[override]
+        if ctx.where is not None:
+            x, step = ctx.saved_tensors
+            grad_x, grad_step = cpu_fake_quant.fake_quant_backward(x, grad, step, *ctx.bounds, ctx.mode, ctx.where, learned=True)
+            return grad_x, grad_step, None, None, None
         scaled, codes = ctx.saved_tensors
         inside = _inside(scaled, *ctx.bounds)
         grad_x = inside * grad

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 import snnq
 from snnq.conversion import input_codes, to_ir
@@ -98,3 +99,13 @@ def test_a_run_directory_of_the_s1_network_gets_its_report(converted, tmp_path):
     written = json.loads((tmp_path / "results.json").read_text())["hardware"]
     assert written["totals"]["latency_s"] == pytest.approx(report.total("latency_s")) and written["accuracy"]["exact_outputs"] == 1.0
     assert (tmp_path / "hardware_tiles.png").is_file()
+
+
+def test_the_s1_vgg_that_the_preset_models_is_the_model_the_recipe_trains():
+    from snnq.hardware.networks import VGG_CONFIGS
+    from snnq.models.vgg import CONFIGS
+
+    assert tuple(CONFIGS["vgg_s1"]) == VGG_CONFIGS["vgg_s1"]
+    model = snnq.MODELS.build("vgg_s1", batch_norm=False, pool="max")
+    convs = [m.out_channels for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs == [c for c in VGG_CONFIGS["vgg_s1"] if c != "M"]

@@ -1,5 +1,5 @@
-"""The Triton multi-step kernel equals the CPU fused path: run under Triton's interpreter on the CPU (every
-machine), and on a CUDA device where there is one."""
+"""The fused multi-step kernels equal the eager fused path (`leaky_sequence`): the C kernels on the CPU, the
+Triton kernels under Triton's interpreter on the CPU (every machine) and on a CUDA device where there is one."""
 
 import os
 import subprocess
@@ -21,17 +21,20 @@ CASES = [
 CHECK = textwrap.dedent(
     """
     import sys, torch, snnq
+    from snnq.neurons.cpu_lif import CpuKernels
+    from snnq.neurons.fused_lif import fused_leaky_sequence
     from snnq.neurons.leaky_sequence import leaky_sequence
-    from snnq.neurons.triton_lif import triton_leaky_sequence
-    device = sys.argv[1]
+    from snnq.neurons.triton_lif import TritonKernels
+    device, kernels = sys.argv[1], {{"cpu": CpuKernels(), "triton": TritonKernels()}}[sys.argv[2]]
+    assert kernels.usable(torch.empty(1, device=device)), "the kernels under test would not run"
     torch.manual_seed(0)
     for name, options in {cases!r}:
         neuron = snnq.neuron(name, **options).to(device)
-        x = (torch.randn(9, 3, 70, device=device) * 1.5).requires_grad_(True)
+        x = (torch.randn(9, 3, 700, device=device) * 1.5).requires_grad_(True)  # 2100 neurons: several blocks
         u0 = neuron.initial_state(x[0])["membrane"]
         weights = torch.randn_like(x)
         eager, eager_u = leaky_sequence(neuron, x, u0)
-        fused, fused_u = triton_leaky_sequence(neuron, x, u0)
+        fused, fused_u = fused_leaky_sequence(kernels, neuron, x, u0)
         assert torch.equal(eager, fused), (name, options, "spikes")
         if neuron.quantized:
             assert torch.equal(eager_u, fused_u), (name, options, "integer membrane")
@@ -45,17 +48,23 @@ CHECK = textwrap.dedent(
 ).format(cases=CASES)
 
 
-def test_triton_kernel_matches_the_cpu_path_in_the_interpreter():
+def test_c_kernels_match_the_eager_path():
+    result = subprocess.run([sys.executable, "-c", CHECK, "cpu", "cpu"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == f"ok {len(CASES)}"
+
+
+def test_triton_kernel_matches_the_eager_path_in_the_interpreter():
     pytest.importorskip("triton", reason="Triton is installed with the CUDA build of torch; this machine's torch has none")
     env = {**os.environ, "TRITON_INTERPRET": "1"}
-    result = subprocess.run([sys.executable, "-c", CHECK, "cpu"], env=env, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", CHECK, "cpu", "triton"], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == f"ok {len(CASES)}"
 
 
 @pytest.mark.gpu
 def test_triton_kernel_matches_on_the_gpu():
-    result = subprocess.run([sys.executable, "-c", CHECK, "cuda"], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", CHECK, "cuda", "triton"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
 
 
@@ -93,3 +102,53 @@ def test_triton_kernels_compile_for_hopper_and_ampere():
         constants = {"QUANT": True, "ZERO_RESET": True, "SURROGATE": 0, "WANT_FACTOR": True, "BLOCK": 1024}
         source = ASTSource(fn=kernels.backward_kernel, signature=backward | dict.fromkeys(constants, "constexpr"), constexprs=constants)
         assert triton.compile(source, target=target).asm["ptx"]
+
+
+def test_cpu_neurons_run_the_c_kernels(monkeypatch):
+    from snnq.neurons import leaky
+    from snnq.neurons.cpu_lif import compile_error
+
+    assert compile_error() is None, compile_error()  # this machine kind has a C compiler: the fast path must build
+    calls = []
+    original = leaky.fused_leaky_sequence
+    monkeypatch.setattr(leaky, "fused_leaky_sequence", lambda kernels, *args: calls.append(kernels.name) or original(kernels, *args))
+    snnq.neuron("lif", bits=8)(torch.randn(4, 2, 10))
+    assert calls == ["cpu"]
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"), [({"SNNQ_CPU_KERNELS": "0"}, "disabled by SNNQ_CPU_KERNELS=0"), ({"CC": "no-such-cc"}, "no C compiler found")]
+)
+def test_without_the_c_kernels_neurons_fall_back_to_the_same_spikes(monkeypatch, tmp_path, env, reason):
+    from snnq import native
+    from snnq.neurons import cpu_lif
+
+    torch.manual_seed(0)
+    x = torch.randn(6, 3, 50) * 1.5
+    fast = snnq.neuron("lif", bits=6, leak_shift=2)(x)
+    for key, value in {**env, "SNNQ_CACHE_DIR": str(tmp_path)}.items():
+        monkeypatch.setenv(key, value)
+    native.load.cache_clear()
+    try:
+        assert reason in cpu_lif.compile_error()
+        assert not cpu_lif.CpuKernels().usable(x)
+        assert torch.equal(snnq.neuron("lif", bits=6, leak_shift=2)(x), fast)
+    finally:
+        native.load.cache_clear()
+
+
+def test_the_compiled_library_is_cached_by_source(monkeypatch, tmp_path):
+    from snnq import native
+    from snnq.neurons import cpu_lif
+
+    monkeypatch.setenv("SNNQ_CACHE_DIR", str(tmp_path))
+    native.load.cache_clear()
+    try:
+        assert cpu_lif.compile_error() is None
+        (built,) = tmp_path.glob("cpu_lif-*.so")
+        native.load.cache_clear()
+        stamp = built.stat().st_mtime_ns
+        assert cpu_lif.compile_error() is None and built.stat().st_mtime_ns == stamp  # loaded, not rebuilt
+        assert [p.name for p in tmp_path.iterdir()] == [built.name]  # no scratch left behind
+    finally:
+        native.load.cache_clear()
