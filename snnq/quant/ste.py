@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from snnq.errors import UnknownNameError
-from snnq.quant import cpu_fake_quant
+from snnq.quant import fused_fake_quant
 
 
 def _round_half_up(x: Tensor) -> Tensor:
@@ -86,22 +86,23 @@ def round_clamp_ste(x: Tensor, low: float, high: float, mode: str = "half_up") -
 
 
 class _FixedStepFakeQuant(torch.autograd.Function):
-    # float32 CPU tensors take the one-pass C kernels (snnq.quant.cpu_fake_quant), anything else PyTorch operations
+    # one-pass kernels where they apply (snnq.quant.fused_fake_quant), else PyTorch operations
     @staticmethod
     def forward(ctx, x: Tensor, step: Tensor, low: float, high: float, mode: str) -> Tensor:  # type: ignore[override]
-        ctx.bounds, ctx.mode, ctx.where = (low, high), mode, cpu_fake_quant.layout(x, step)
-        if ctx.where is not None:
+        ctx.bounds, ctx.mode, ctx.fused = (low, high), fused_fake_quant.MODES[mode], fused_fake_quant.kernels_for(x, step, learned=False)
+        if ctx.fused is not None:
+            kernels, layout = ctx.fused
             ctx.save_for_backward(x, step)
-            return cpu_fake_quant.fake_quant_forward(x, step, low, high, mode, ctx.where)
+            return kernels.forward(x, step, low, high, ctx.mode, layout)
         scaled = torch.div(x, step)
         ctx.save_for_backward(scaled)
         return _ROUNDED_COPY[mode](scaled).clamp_(low, high).mul_(step)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None, None, None]:  # type: ignore[override]
-        if ctx.where is not None:
-            x, step = ctx.saved_tensors
-            grad_x, _ = cpu_fake_quant.fake_quant_backward(x, grad, step, *ctx.bounds, ctx.mode, ctx.where, learned=False)
+        if ctx.fused is not None:
+            (kernels, layout), (x, step) = ctx.fused, ctx.saved_tensors
+            grad_x, _ = kernels.backward(x, grad, step, *ctx.bounds, ctx.mode, layout, learned=False)
             return grad_x, None, None, None, None
         (scaled,) = ctx.saved_tensors
         return _inside(scaled, *ctx.bounds).mul_(grad), None, None, None, None
@@ -119,10 +120,12 @@ def fixed_step_fake_quant(x: Tensor, step: Tensor, low: float, high: float, mode
 class _LearnedStepFakeQuant(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, step: Tensor, low: float, high: float, mode: str) -> Tensor:  # type: ignore[override]
-        ctx.bounds, ctx.step_shape, ctx.mode, ctx.where = (low, high), step.shape, mode, cpu_fake_quant.layout(x, step)
-        if ctx.where is not None:
+        ctx.bounds, ctx.step_shape, ctx.mode = (low, high), step.shape, fused_fake_quant.MODES[mode]
+        ctx.fused = fused_fake_quant.kernels_for(x, step, learned=True)
+        if ctx.fused is not None:
+            kernels, layout = ctx.fused
             ctx.save_for_backward(x, step)
-            return cpu_fake_quant.fake_quant_forward(x, step, low, high, mode, ctx.where)
+            return kernels.forward(x, step, low, high, ctx.mode, layout)
         scaled = torch.div(x, step)
         codes = _ROUNDED_COPY[mode](scaled).clamp_(low, high)
         ctx.save_for_backward(scaled, codes)
@@ -130,9 +133,9 @@ class _LearnedStepFakeQuant(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, Tensor, None, None, None]:  # type: ignore[override]
-        if ctx.where is not None:
-            x, step = ctx.saved_tensors
-            grad_x, grad_step = cpu_fake_quant.fake_quant_backward(x, grad, step, *ctx.bounds, ctx.mode, ctx.where, learned=True)
+        if ctx.fused is not None:
+            (kernels, layout), (x, step) = ctx.fused, ctx.saved_tensors
+            grad_x, grad_step = kernels.backward(x, grad, step, *ctx.bounds, ctx.mode, layout, learned=True)
             return grad_x, grad_step, None, None, None
         scaled, codes = ctx.saved_tensors
         inside = _inside(scaled, *ctx.bounds)

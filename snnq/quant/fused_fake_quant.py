@@ -1,0 +1,71 @@
+"""One-pass fake quantization: ``q = clamp(round(x / s), low, high) * s`` and its straight-through gradients.
+
+`snnq.quant.ste`'s fused autograd functions (`fixed_step_fake_quant`, `learned_step_fake_quant`) run these kernels
+where one applies and their PyTorch operations elsewhere (five passes forward, three backward). Two
+implementations, the first usable one runs:
+
+- ``triton`` (`snnq.quant.triton_fake_quant`): CUDA tensors (fp32, bf16, fp16; computed in fp32), and the CPU
+  under Triton's interpreter (tests);
+- ``cpu`` (`snnq.quant.cpu_fake_quant`): float32 CPU tensors, C compiled on first use (`snnq.native`).
+
+On float32 tensors both give the PyTorch path's values bit for bit (tested). The step ``s`` is one value or one
+per channel of one axis; a learned step takes the kernels when it is one value (QCFS, per-tensor LSQ) on CUDA,
+and per channel as well on the CPU.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Protocol
+
+from torch import Tensor
+
+from snnq.quant.cpu_fake_quant import CpuFakeQuant
+from snnq.quant.triton_fake_quant import TritonFakeQuant
+
+MODES = {"half_up": 0, "half_even": 1, "floor": 2}  # the rounding modes' codes in the kernels
+
+
+def step_layout(x: Tensor, step: Tensor) -> tuple[int, int] | None:
+    """``(inner, channels)``: ``step[(i / inner) % channels]`` is the step of the ``i``-th element of contiguous ``x``;
+    None when ``step`` is not one value or one per channel of one axis of ``x``."""
+    if step.numel() == 1:
+        return max(x.numel(), 1), 1
+    if step.dim() > x.dim():
+        return None
+    shape = (1,) * (x.dim() - step.dim()) + tuple(step.shape)
+    axes = [axis for axis, size in enumerate(shape) if size != 1]
+    if len(axes) != 1 or shape[axes[0]] != x.shape[axes[0]]:
+        return None
+    return math.prod(x.shape[axes[0] + 1 :]), x.shape[axes[0]]
+
+
+class FakeQuantKernels(Protocol):
+    name: str
+
+    def usable(self, x: Tensor, step: Tensor, layout: tuple[int, int], *, learned: bool) -> bool: ...
+
+    def forward(self, x: Tensor, step: Tensor, low: float, high: float, mode: int, layout: tuple[int, int]) -> Tensor:
+        """``clamp(round(x / step), low, high) * step`` (a new tensor of ``x``'s dtype; ``mode`` from `MODES`)."""
+
+    def backward(
+        self, x: Tensor, grad: Tensor, step: Tensor, low: float, high: float, mode: int, layout: tuple[int, int], *, learned: bool
+    ) -> tuple[Tensor, Tensor | None]:
+        """The input's gradient (straight through inside the range) and, when ``learned``, the step's (shaped as
+        ``step``): ``round(x/s) - x/s`` inside the range, the clipped code outside, times the gradient, summed."""
+
+
+KERNELS: tuple[FakeQuantKernels, ...] = (TritonFakeQuant(), CpuFakeQuant())
+
+
+def kernels_for(x: Tensor, step: Tensor, *, learned: bool) -> tuple[FakeQuantKernels, tuple[int, int]] | None:
+    """The kernels that take ``x`` with ``step`` and the layout they use, or None (the PyTorch operations run)."""
+    if not x.is_contiguous() or x.numel() == 0 or not step.is_floating_point():
+        return None
+    layout = step_layout(x, step)
+    if layout is None:
+        return None
+    for kernels in KERNELS:
+        if kernels.usable(x, step, layout, learned=learned):
+            return kernels, layout
+    return None
