@@ -100,9 +100,11 @@ class LeakyNeuron(Neuron):
         return h * (1 - s)
 
     def multi_step(self, x: Tensor, state: State) -> tuple[Tensor, State]:
-        """All steps in one fused kernel: Triton on CUDA devices, compiled C on the CPU, else the eager fused path."""
+        """All steps in one fused kernel: Triton on CUDA devices, compiled C on the CPU, else the eager fused path
+        (also under ``torch.compile``, which fuses its operations itself where an opaque kernel would break its graph)."""
         u0 = state["membrane"].detach()
-        kernels = next((k for k in FUSED_KERNELS if k.usable(x)), None) if supports(self) else None
+        usable = supports(self) and not torch.compiler.is_compiling()
+        kernels = next((k for k in FUSED_KERNELS if k.usable(x)), None) if usable else None
         if kernels is None:
             spikes, membrane = leaky_sequence(self, x, u0)
         else:

@@ -67,7 +67,9 @@ class _LeakySequence(torch.autograd.Function):
                 torch.clamp(raw[t], grid.low, grid.high, out=membrane[t])
                 torch.ge(membrane[t], threshold, out=spikes[t])
                 u = _reset(neuron.reset, membrane[t], spikes[t], threshold)
-            if torch.equal(raw, membrane):  # nothing saturated (the usual case): no mask in the backward pass
+            # nothing saturated (the usual case): no mask in the backward pass (a data-dependent test that would break
+            # a torch.compile graph: there the mask stays)
+            if not torch.compiler.is_compiling() and torch.equal(raw, membrane):
                 raw = None
         ctx.neuron = neuron
         ctx.save_for_backward(membrane, spikes, raw, previous, weight)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from typing import Protocol
 
+import torch
 from torch import Tensor
 
 from snnq.quant.cpu_fake_quant import CpuFakeQuant
@@ -59,8 +60,11 @@ KERNELS: tuple[FakeQuantKernels, ...] = (TritonFakeQuant(), CpuFakeQuant())
 
 
 def kernels_for(x: Tensor, step: Tensor, *, learned: bool) -> tuple[FakeQuantKernels, tuple[int, int]] | None:
-    """The kernels that take ``x`` with ``step`` and the layout they use, or None (the PyTorch operations run)."""
-    if not x.is_contiguous() or x.numel() == 0 or not step.is_floating_point():
+    """The kernels that take ``x`` with ``step`` and the layout they use, or None (the PyTorch operations run).
+
+    Under ``torch.compile`` the PyTorch operations run: the compiler fuses them itself, and an opaque kernel
+    would break its graph."""
+    if torch.compiler.is_compiling() or not x.is_contiguous() or x.numel() == 0 or not step.is_floating_point():
         return None
     layout = step_layout(x, step)
     if layout is None:

@@ -53,10 +53,11 @@ def round_ste(x: Tensor, mode: str = "half_up") -> Tensor:
     return _RoundSTE.apply(x, mode)
 
 
-_ROUNDED_COPY: Mapping[str, Callable[[Tensor], Tensor]] = MappingProxyType(
-    {"half_up": lambda t: torch.add(t, 0.5).floor_(), "half_even": torch.round, "floor": torch.floor}
-)
-"""Each rounding mode as a function returning a new tensor in as few passes as possible (for fused kernels)."""
+_ROUNDED_COPY: dict[str, Callable[[Tensor], Tensor]] = {
+    "half_up": lambda t: torch.add(t, 0.5).floor_(), "half_even": torch.round, "floor": torch.floor
+}
+"""Each rounding mode as a function returning a new tensor in as few passes as possible (for fused kernels). A
+plain dict, private: ``torch.compile`` breaks its graph on a mapping proxy read inside an autograd function."""
 
 
 def _inside(x: Tensor, low: float, high: float) -> Tensor:
