@@ -178,9 +178,14 @@ def _fit_and_test(model: nn.Module, data: Any, plain: dict[str, Any], run_dir: P
     from snnq.lit import EpochTimer, QATClassifier, QuantizerEpochCallback
 
     if task == "snn":
+        if plain.get("compile"):
+            raise ConfigError("compile is for task ann (quantization-aware training); task snn trains without it")
         module = _spiking_module(model, data, plain)
     else:
-        module = QATClassifier(model, num_classes=_num_classes(data, plain), optimizer=plain.get("optimizer"), schedule=plain.get("schedule", "none"))
+        module = QATClassifier(
+            model, num_classes=_num_classes(data, plain), optimizer=plain.get("optimizer"), schedule=plain.get("schedule", "none"),
+            compile=plain.get("compile", False),
+        )
     options = dict(plain.get("trainer") or {})
     options.setdefault("enable_progress_bar", sys.stderr.isatty())  # bars for people, not for log files
     loggers = _loggers(options.pop("loggers", ["csv"]), run_dir)

@@ -9,8 +9,12 @@ import torch
 import torchmetrics
 from torch import Tensor, nn
 
+from snnq.errors import ConfigError
 from snnq.lit.optim import build_optimizer, build_schedule, decayed_parameters
 from snnq.neurons.build import reset_state
+
+
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 class ClassifierModule(pl.LightningModule):
@@ -69,10 +73,23 @@ class ClassifierModule(pl.LightningModule):
 
 
 class QATClassifier(ClassifierModule):
-    """A (quantized) ANN: ``logits = model(x)``; quantizers train through their straight-through gradients."""
+    """A (quantized) ANN: ``logits = model(x)``; quantizers train through their straight-through gradients.
+
+    ``compile`` (False, True or a `torch.compile` mode such as ``"reduce-overhead"``) runs the network through
+    `torch.compile` in this module only: the network itself stays an ordinary module (its state dict, the
+    converters and the integer export see no wrapper), and snnq's quantizers trace into one graph (tested).
+    """
+
+    def __init__(self, model: nn.Module, *, compile: bool | str = False, **options: Any):
+        super().__init__(model, **options)
+        if compile not in (False, True) and compile not in COMPILE_MODES:
+            raise ConfigError(f"compile={compile!r} is invalid; expected false, true or one of {', '.join(COMPILE_MODES)}")
+        # kept out of the module tree (object.__setattr__): a registered wrapper would double the checkpoint's keys
+        compiled = torch.compile(model, **({} if compile is True else {"mode": compile})) if compile else None
+        object.__setattr__(self, "compiled_model", compiled)
 
     def logits(self, x: Tensor) -> Tensor:
-        return self.model(x)
+        return (self.model if self.compiled_model is None else self.compiled_model)(x)
 
 
 class SpikingClassifier(ClassifierModule):

@@ -100,3 +100,22 @@ def test_quantize_from_float_needs_the_float_baseline(tmp_path):
         run(job(cfg), tmp_path)
     with composed([*DEMO_FAST, "quantize_from=imagenet"]) as cfg, pytest.raises(ConfigError, match="valid: scratch, float"):
         run(job(cfg), tmp_path)
+
+
+def test_compiled_training_learns_like_eager_and_leaves_an_ordinary_network(tmp_path):
+    accuracy = {}
+    for compiled in ("false", "true"):
+        with composed([*DEMO_FAST, "trainer.max_epochs=4", f"compile={compiled}"]) as cfg:
+            metrics = run(job(cfg), tmp_path / compiled)["metrics"]
+        assert metrics["logit_mismatches"] == 0
+        accuracy[compiled] = metrics["quantized_accuracy"]
+    assert accuracy["true"] > 0.3 and abs(accuracy["true"] - accuracy["false"]) <= 0.05, accuracy  # chance: 0.1
+    state = torch.load(tmp_path / "true" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    assert not any("_orig_mod" in key for key in state)  # the checkpoint holds the network, not a compiled wrapper
+
+
+def test_compile_is_refused_where_it_does_not_apply(tmp_path):
+    with composed([*DEMO_FAST, "compile=fastest"]) as cfg:
+        with pytest.raises(ConfigError, match=r"compile='fastest' is invalid; expected false, true or one of default"):
+            run(job(cfg), tmp_path)
+    assert not (tmp_path / "results.json").exists()
