@@ -152,7 +152,9 @@ def learned_step_fake_quant(x: Tensor, step: Tensor, low: float, high: float, mo
     The values are bit for bit those of decoding `round_clamp_ste(x / s, ...)` codes; the gradients are the
     straight-through ones of that graph, :math:`\partial y / \partial x = [low \le x/s \le high]` and
     :math:`\partial y / \partial s = q - x/s` inside the range, :math:`q` (the clipped code) outside it, summed
-    over the elements that share ``s``; 14 kernels per call where the unfused graph launches 19.
+    over the elements that share ``s``. Where `snnq.quant.fused_fake_quant` has kernels for ``x`` (CUDA, float32 on
+    the CPU) a call is one kernel forward and one backward (plus a sum); elsewhere 14 PyTorch kernels, where the
+    unfused graph launches 19.
     """
     return _LearnedStepFakeQuant.apply(x, step, low, high, mode)
 
