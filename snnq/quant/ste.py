@@ -86,15 +86,30 @@ def round_clamp_ste(x: Tensor, low: float, high: float, mode: str = "half_up") -
     return _RoundClampSTE.apply(x, low, high, mode)
 
 
+def _fused_forward(ctx, x: Tensor, step: Tensor, low: float, high: float, mode: str, *, learned: bool) -> Tensor | None:
+    """The fake-quantized ``x`` from one-pass kernels (`snnq.quant.fused_fake_quant`), or None where none applies;
+    records on ``ctx`` what `_fused_backward` needs."""
+    ctx.bounds, ctx.mode = (low, high), fused_fake_quant.MODES[mode]
+    ctx.fused = fused_fake_quant.kernels_for(x, step, learned=learned)
+    if ctx.fused is None:
+        return None
+    kernels, layout = ctx.fused
+    ctx.save_for_backward(x, step)
+    return kernels.forward(x, step, low, high, ctx.mode, layout)
+
+
+def _fused_backward(ctx, grad: Tensor, *, learned: bool) -> tuple[Tensor, Tensor | None]:
+    (kernels, layout), (x, step) = ctx.fused, ctx.saved_tensors
+    return kernels.backward(x, grad, step, *ctx.bounds, ctx.mode, layout, learned=learned)
+
+
 class _FixedStepFakeQuant(torch.autograd.Function):
     # one-pass kernels where they apply (snnq.quant.fused_fake_quant), else PyTorch operations
     @staticmethod
     def forward(ctx, x: Tensor, step: Tensor, low: float, high: float, mode: str) -> Tensor:  # type: ignore[override]
-        ctx.bounds, ctx.mode, ctx.fused = (low, high), fused_fake_quant.MODES[mode], fused_fake_quant.kernels_for(x, step, learned=False)
-        if ctx.fused is not None:
-            kernels, layout = ctx.fused
-            ctx.save_for_backward(x, step)
-            return kernels.forward(x, step, low, high, ctx.mode, layout)
+        fused = _fused_forward(ctx, x, step, low, high, mode, learned=False)
+        if fused is not None:
+            return fused
         scaled = torch.div(x, step)
         ctx.save_for_backward(scaled)
         return _ROUNDED_COPY[mode](scaled).clamp_(low, high).mul_(step)
@@ -102,9 +117,7 @@ class _FixedStepFakeQuant(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None, None, None, None]:  # type: ignore[override]
         if ctx.fused is not None:
-            (kernels, layout), (x, step) = ctx.fused, ctx.saved_tensors
-            grad_x, _ = kernels.backward(x, grad, step, *ctx.bounds, ctx.mode, layout, learned=False)
-            return grad_x, None, None, None, None
+            return _fused_backward(ctx, grad, learned=False)[0], None, None, None, None
         (scaled,) = ctx.saved_tensors
         return _inside(scaled, *ctx.bounds).mul_(grad), None, None, None, None
 
@@ -121,12 +134,10 @@ def fixed_step_fake_quant(x: Tensor, step: Tensor, low: float, high: float, mode
 class _LearnedStepFakeQuant(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: Tensor, step: Tensor, low: float, high: float, mode: str) -> Tensor:  # type: ignore[override]
-        ctx.bounds, ctx.step_shape, ctx.mode = (low, high), step.shape, fused_fake_quant.MODES[mode]
-        ctx.fused = fused_fake_quant.kernels_for(x, step, learned=True)
-        if ctx.fused is not None:
-            kernels, layout = ctx.fused
-            ctx.save_for_backward(x, step)
-            return kernels.forward(x, step, low, high, ctx.mode, layout)
+        ctx.step_shape = step.shape
+        fused = _fused_forward(ctx, x, step, low, high, mode, learned=True)
+        if fused is not None:
+            return fused
         scaled = torch.div(x, step)
         codes = _ROUNDED_COPY[mode](scaled).clamp_(low, high)
         ctx.save_for_backward(scaled, codes)
@@ -135,9 +146,7 @@ class _LearnedStepFakeQuant(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, Tensor, None, None, None]:  # type: ignore[override]
         if ctx.fused is not None:
-            (kernels, layout), (x, step) = ctx.fused, ctx.saved_tensors
-            grad_x, grad_step = kernels.backward(x, grad, step, *ctx.bounds, ctx.mode, layout, learned=True)
-            return grad_x, grad_step, None, None, None
+            return *_fused_backward(ctx, grad, learned=True), None, None, None
         scaled, codes = ctx.saved_tensors
         inside = _inside(scaled, *ctx.bounds)
         grad_x = inside * grad
