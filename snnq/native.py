@@ -1,4 +1,5 @@
-"""C kernels that snnq compiles on first use: the CPU's fused paths (`snnq.neurons.cpu_lif`, `snnq.quant.cpu_fake_quant`).
+"""Kernels outside PyTorch: C that snnq compiles on first use for the CPU's fused paths (`snnq.neurons.cpu_lif`,
+`snnq.quant.cpu_fake_quant`), and where the Triton kernels can run (`triton_runs_on`).
 
 A kernel source (plain C, beside the module that uses it) is compiled with the system's C compiler (``$CC``, else
 ``cc``) into snnq's cache folder (``$SNNQ_CACHE_DIR``, else ``$XDG_CACHE_HOME/snnq`` or ``~/.cache/snnq``) and loaded
@@ -16,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import importlib.util
 import os
 import platform
 import shutil
@@ -71,3 +73,13 @@ def pointer(t: torch.Tensor | None) -> ctypes.c_void_p:
 
 def threads() -> ctypes.c_int:
     return ctypes.c_int(torch.get_num_threads())
+
+
+@functools.cache
+def _triton_installed() -> bool:
+    return importlib.util.find_spec("triton") is not None  # ~0.1 ms a lookup: once per process, not per call
+
+
+def triton_runs_on(x: torch.Tensor) -> bool:
+    """True when the Triton kernels can take ``x``: a CUDA tensor, or any under ``TRITON_INTERPRET=1`` (tests)."""
+    return (x.is_cuda or os.environ.get("TRITON_INTERPRET") == "1") and _triton_installed()

@@ -6,11 +6,9 @@ The kernels themselves are in `snnq.neurons.triton_kernels`; they also run on th
 
 from __future__ import annotations
 
-import importlib.util
-import os
-
 from torch import Tensor
 
+from snnq import native
 from snnq.neurons.fused_lif import LeakyPlan
 
 BLOCK = 1024
@@ -20,10 +18,7 @@ class TritonKernels:
     name = "triton"
 
     def usable(self, x: Tensor) -> bool:
-        """True when ``x`` lives where the Triton kernels can run (a CUDA device, or the interpreter on the CPU)."""
-        if importlib.util.find_spec("triton") is None:
-            return False
-        return x.is_cuda or os.environ.get("TRITON_INTERPRET") == "1"
+        return native.triton_runs_on(x)
 
     def forward(self, plan: LeakyPlan, x: Tensor, u0: Tensor, spikes: Tensor, stored: Tensor, u_last: Tensor) -> None:
         import triton

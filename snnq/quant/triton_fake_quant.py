@@ -9,11 +9,10 @@ instead). The kernels are in `snnq.quant.triton_fake_quant_kernels`; they also r
 
 from __future__ import annotations
 
-import importlib.util
-import os
-
 import torch
 from torch import Tensor
+
+from snnq import native
 
 BLOCK = 1024
 
@@ -22,7 +21,7 @@ class TritonFakeQuant:
     name = "triton"
 
     def usable(self, x: Tensor, step: Tensor, layout: tuple[int, int], *, learned: bool) -> bool:
-        if not (x.is_cuda or os.environ.get("TRITON_INTERPRET") == "1") or importlib.util.find_spec("triton") is None:
+        if not native.triton_runs_on(x):
             return False
         if x.dtype not in (torch.float32, torch.bfloat16, torch.float16) or step.dtype != torch.float32:
             return False
