@@ -99,9 +99,13 @@ def elementwise(device: str, dtype: torch.dtype, repeats: int) -> tuple[Timings,
     times = compare({name: forward_backward(fn, x) for name, fn in impls.items()}, repeats=repeats, warmup=2)
     note = ""
     if device == "cuda":
-        moved = 6 * x.numel() * x.element_size()  # x, spikes, stored membrane; grad in, stored membrane, grad out
-        best = min(times["snnq lif, float"], times["snnq lif, 8-bit membrane"]) / 1e3
-        note = f"snnq moves about {moved / 1e9:.2f} GB per fwd+bwd: {moved / best / H100_BANDWIDTH:.0%} of an H100's 3.35 TB/s"
+        notes = []
+        for name, stored in (("snnq lif, float", 4), ("snnq lif, 8-bit membrane", 2)):  # fp32 / int16 raw membrane
+            # forward: x in, spikes and the raw membrane out; backward: the raw membrane in, the input's gradient
+            # out (the gradient of `.sum()` is one value read in place)
+            moved = x.numel() * (3 * x.element_size() + 2 * stored)
+            notes.append(f"{name} moves {moved / 1e9:.2f} GB per fwd+bwd: {moved / (times[name] / 1e3) / H100_BANDWIDTH:.0%} of an H100's 3.35 TB/s")
+        note = "; ".join(notes)
     return times, note
 
 

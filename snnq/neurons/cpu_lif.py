@@ -44,6 +44,9 @@ class CpuKernels:
     def usable(self, x: Tensor) -> bool:
         return x.device.type == "cpu" and x.dtype == torch.float32 and compile_error() is None
 
+    def stored_dtype(self, plan: LeakyPlan) -> torch.dtype:
+        return torch.float32  # the C kernels take float buffers only
+
     def forward(self, plan: LeakyPlan, x: Tensor, u0: Tensor, spikes: Tensor, stored: Tensor, u_last: Tensor) -> None:
         steps, n = x.shape
         native.load(SOURCE).snnq_lif_forward(

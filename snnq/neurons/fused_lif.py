@@ -2,7 +2,8 @@
 
 One kernel program handles a block of neurons for all ``T`` steps, keeping the membrane in registers (GPU) or
 in a small local array (CPU): the forward pass reads the input once and writes the spikes and the pre-reset
-membrane ("raw" sum, before saturation) once per step; the backward pass runs back through time reading the
+membrane ("raw" sum, before saturation) once per step (in quantized mode an integer, stored as int16 by the
+Triton kernels where it fits: `LeakyPlan.compact_dtype`); the backward pass runs back through time reading the
 stored membrane. Both the float and the quantized (integer-code) arithmetic of `snnq.neurons.leaky` are
 implemented; the integer arithmetic is exact, so quantized spikes and membranes equal the eager path's bit for
 bit (tested), and the float arithmetic uses the fused multiply-add that ``torch.add(alpha=)`` uses.
@@ -59,6 +60,14 @@ class LeakyPlan:
     surrogate: int
     alpha: float
 
+    @property
+    def compact_dtype(self) -> torch.dtype:
+        """The narrowest exact type of the stored raw membrane: in quantized mode it is an integer of magnitude at
+        most ``limit + max(-low, high) + 1`` (int16 for membranes of up to 13 bits), else float32."""
+        if self.quant and self.limit + max(-self.low, self.high) + 1 <= torch.iinfo(torch.int16).max:
+            return torch.int16
+        return torch.float32
+
     @classmethod
     def of(cls, neuron: LeakyNeuron) -> LeakyPlan:
         from snnq.neurons.membrane import FactorLeak, NoLeak, ShiftLeak
@@ -88,6 +97,9 @@ class LeakyPlan:
 class LeakyKernels(Protocol):
     """The two kernels over ``[T, N]`` buffers (N neurons flattened; ``x``, spikes and ``stored`` contiguous)."""
 
+    def stored_dtype(self, plan: LeakyPlan) -> torch.dtype:
+        """The type of the raw membrane the forward kernel stores for the backward one."""
+
     def forward(self, plan: LeakyPlan, x: Tensor, u0: Tensor, spikes: Tensor, stored: Tensor, u_last: Tensor) -> None:
         """Writes the spikes, the raw membrane of every step and the final membrane (after the reset)."""
 
@@ -114,7 +126,7 @@ class _FusedLeakySequence(torch.autograd.Function):
         steps = x.shape[0]
         flat = x.contiguous().reshape(steps, -1)
         spikes = torch.empty_like(flat)
-        stored = torch.empty(flat.shape, dtype=torch.float32, device=x.device)
+        stored = torch.empty(flat.shape, dtype=kernels.stored_dtype(plan), device=x.device)
         u_last = torch.empty(flat.shape[1], dtype=torch.float32, device=x.device)
         u0_flat = u0.contiguous().reshape(-1).float()
         kernels.forward(plan, flat, u0_flat, spikes, stored, u_last)

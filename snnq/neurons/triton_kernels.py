@@ -38,7 +38,8 @@ def forward_kernel(
             elif LEAK_ROUND == 2:
                 r = tl.ceil(r)
             h = tl.minimum(tl.maximum(r, low), high)
-            tl.store(h_ptr + t * N + offs, r, mask=mask)  # the raw sum: saturation mask and h in one
+            # the raw sum (saturation mask and h in one), an integer: int16 where it fits (LeakyPlan.stored_dtype)
+            tl.store(h_ptr + t * N + offs, r.to(h_ptr.dtype.element_ty), mask=mask)
         else:
             h = tl.fma(u, factor, x)
             tl.store(h_ptr + t * N + offs, h, mask=mask)
@@ -63,7 +64,7 @@ def backward_kernel(
     g_factor = tl.zeros([BLOCK], dtype=tl.float32)
     for i in range(T):
         t = T - 1 - i
-        raw = tl.load(h_ptr + t * N + offs, mask=mask, other=0.0)
+        raw = tl.load(h_ptr + t * N + offs, mask=mask, other=0.0).to(tl.float32)
         if QUANT:
             h = tl.minimum(tl.maximum(raw, low), high)
             inside = ((raw >= low) & (raw <= high)).to(tl.float32)
@@ -80,7 +81,7 @@ def backward_kernel(
         tl.store(grad_x_ptr + t * N + offs, (d / unit).to(grad_x_ptr.dtype.element_ty), mask=mask)
         if WANT_FACTOR:  # u_{t-1}: the state before step t, rebuilt from the stored membrane of step t-1
             if t > 0:
-                prev = tl.load(h_ptr + (t - 1) * N + offs, mask=mask, other=0.0)
+                prev = tl.load(h_ptr + (t - 1) * N + offs, mask=mask, other=0.0).to(tl.float32)
                 if QUANT:
                     prev = tl.minimum(tl.maximum(prev, low), high)
                 fired = (prev >= threshold).to(tl.float32)

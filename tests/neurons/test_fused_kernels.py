@@ -16,6 +16,8 @@ CASES = [
     ("if", {"bits": 8, "precharge": 0.5, "threshold": 0.7}), ("plif", {}), ("plif", {"bits": 8}),
     ("lif", {"surrogate": "sigmoid"}), ("lif", {"surrogate": "triangle", "bits": 10, "beta": 0.8, "leak_bits": 5}),
     ("if", {"surrogate": "rectangle", "reset": "zero"}),
+    # inputs far past the input limit: the raw membrane at its extremes, 20,481 codes (int16) and 40,961 (float32)
+    ("plif", {"bits": 13, "threshold": 0.001}), ("plif", {"bits": 14, "threshold": 0.001, "reset": "zero"}),
 ]
 
 CHECK = textwrap.dedent(
@@ -62,6 +64,17 @@ def test_triton_kernel_matches_the_eager_path_in_the_interpreter():
     assert result.stdout.strip() == f"ok {len(CASES)}"
 
 
+@pytest.mark.parametrize(("bits", "stored"), [(4, torch.int16), (13, torch.int16), (14, torch.float32), (None, torch.float32)])
+def test_the_triton_kernels_store_the_raw_membrane_compactly_where_it_is_exact(bits, stored):
+    from snnq.neurons.fused_lif import LeakyPlan
+    from snnq.neurons.triton_lif import TritonKernels
+
+    plan = LeakyPlan.of(snnq.neuron("lif", bits=bits))
+    assert TritonKernels().stored_dtype(plan) == stored
+    if bits is not None:  # the largest raw sum: the input's limit plus the fullest membrane, rounded up
+        assert (plan.limit + max(-plan.low, plan.high) + 1 <= 32767) == (stored == torch.int16)
+
+
 @pytest.mark.gpu
 def test_triton_kernel_matches_on_the_gpu():
     result = subprocess.run([sys.executable, "-c", CHECK, "cuda", "triton"], capture_output=True, text=True)
@@ -90,14 +103,15 @@ def test_triton_kernels_compile_for_hopper_and_ampere():
 
     forward = {name: "*fp32" for name in ("x_ptr", "u0_ptr", "spikes_ptr", "h_ptr", "u_last_ptr")}
     forward |= {"N": "i32", "T": "i32"} | {name: "fp32" for name in ("factor", "threshold", "scale", "offset", "low", "high", "limit")}
-    backward = {"grad_spikes_ptr": "*bf16", "h_ptr": "*fp32", "grad_x_ptr": "*bf16", "grad_factor_ptr": "*fp32", "u0_ptr": "*fp32"}
+    backward = {"grad_spikes_ptr": "*bf16", "h_ptr": "*i16", "grad_x_ptr": "*bf16", "grad_factor_ptr": "*fp32", "u0_ptr": "*fp32"}
     backward |= {"N": "i32", "T": "i32", "grad_stride_t": "i32", "grad_stride_n": "i32"}
     backward |= {name: "fp32" for name in ("slope", "threshold", "unit", "alpha", "low", "high")}
     for capability in (90, 80):
         target = GPUTarget("cuda", capability, 32)
         for quant, rounding in [(False, 0), (True, 1), (True, 2)]:
             constants = {"QUANT": quant, "LEAK_ROUND": rounding, "ZERO_RESET": False, "BLOCK": 1024}
-            source = ASTSource(fn=kernels.forward_kernel, signature=forward | dict.fromkeys(constants, "constexpr"), constexprs=constants)
+            stored = {"h_ptr": "*i16"} if quant else {}
+            source = ASTSource(fn=kernels.forward_kernel, signature=forward | stored | dict.fromkeys(constants, "constexpr"), constexprs=constants)
             assert "div.rn" in triton.compile(source, target=target).asm["ptx"] or not quant  # IEEE division
         constants = {"QUANT": True, "ZERO_RESET": True, "SURROGATE": 0, "WANT_FACTOR": True, "BLOCK": 1024}
         source = ASTSource(fn=kernels.backward_kernel, signature=backward | dict.fromkeys(constants, "constexpr"), constexprs=constants)
