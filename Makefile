@@ -11,7 +11,7 @@ RTL_PACKAGES ?= iverilog verilator yosys
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.snnq-installed
 
-.PHONY: demo test test-slow bench venv clean
+.PHONY: demo test test-slow bench gpu-checks venv clean
 
 demo: $(STAMP)
 	$(BIN)/snnq train recipe=demo
@@ -25,6 +25,10 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# the GPU measurements of the open issues (bench/gpu_checks.sh; STAGES="epoch vgg11" picks stages)
+gpu-checks: $(STAMP)
+	PYTHON=$(BIN)/python bench/gpu_checks.sh $(STAGES)
 
 venv: $(STAMP)
 
