@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import torch
 from lightning.pytorch import LightningDataModule
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 
 from snnq.data.cache import resolve_cache_dir
 from snnq.data.splits import check_fraction, check_limit, limit_indices, train_val_indices
@@ -41,6 +41,8 @@ class SnnqDataModule(LightningDataModule):
     #: identifies the data a result was measured on ("cifar10-jpeg-q75"); set by each subclass
     source: str = "unknown"
     name: ClassVar[str] = "dataset"
+    #: the datasets answer a list of indices with a whole batch (`ImageTensorDataset`): loaders fetch per batch
+    batched_fetch: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -133,16 +135,13 @@ class SnnqDataModule(LightningDataModule):
         return dataset
 
     def _loader(self, dataset: Dataset, *, shuffle: bool) -> DataLoader:
-        return DataLoader(
-            dataset,
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            num_workers=self.num_workers,
-            collate_fn=self.collate_fn(),
-            pin_memory=self.pin_memory,
-            persistent_workers=self.num_workers > 0,
-            generator=torch.Generator().manual_seed(self.seed) if shuffle else None,
-        )
+        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+        # the loader draws its workers' base seed from the generator before the sampler does, in both forms
+        common = {"num_workers": self.num_workers, "pin_memory": self.pin_memory, "persistent_workers": self.num_workers > 0, "generator": generator}
+        if self.batched_fetch:  # the dataset takes a list of indices: one call per batch, the same batches
+            order = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+            return DataLoader(dataset, batch_size=None, sampler=BatchSampler(order, self.batch_size, drop_last=False), **common)
+        return DataLoader(dataset, batch_size=self.batch_size, shuffle=shuffle, collate_fn=self.collate_fn(), **common)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(data_dir={str(self.data_dir)!r}, source={self.source!r})"

@@ -40,6 +40,7 @@ class ImageDataModule(SnnqDataModule):
     std: ClassVar[tuple[float, ...]] = ()
     default_augment: ClassVar[bool] = False
     default_flip: ClassVar[bool] = True
+    batched_fetch: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
@@ -50,7 +52,13 @@ class ImageTensorDataset(Dataset):
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, index: int) -> tuple[Tensor, int]:
+    def __getitem__(self, index: int | Sequence[int] | Tensor) -> tuple[Tensor, int] | tuple[Tensor, Tensor]:
+        """One sample ``(image, label)`` for an integer index; a whole batch ``(images [B, C, H, W], labels [B])``
+        for a sequence of indices (one gather instead of ``B`` items and a collation: what the data modules'
+        loaders ask for, through a `BatchSampler`)."""
+        if isinstance(index, (list, tuple, range)) or (isinstance(index, Tensor) and index.dim() == 1):
+            indices = torch.as_tensor(index, dtype=torch.long)
+            return self.images[indices], self.labels[indices]
         return self.images[index], int(self.labels[index])
 
     def subset(self, indices: Tensor) -> ImageTensorDataset:

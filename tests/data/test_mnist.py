@@ -62,6 +62,26 @@ def test_limit_keeps_a_seeded_subset_of_each_split(mnist_dir, cache_dir):
     assert len(set(torch.bincount(dm.test_set.labels, minlength=10).tolist())) > 1  # not one class
 
 
+def test_loaders_fetch_whole_batches_the_ones_item_by_item_loading_gives(mnist_dir, cache_dir, monkeypatch):
+    from snnq.data.image_dataset import ImageTensorDataset
+
+    dm = MNISTDataModule(mnist_dir, cache_dir=cache_dir, limit=100, batch_size=32, seed=3)
+    dm.setup()
+    image, label = dm.train_set[5]
+    assert image.shape == (1, 28, 28) and isinstance(label, int)
+    calls = []
+    fetch = ImageTensorDataset.__getitem__
+    monkeypatch.setattr(ImageTensorDataset, "__getitem__", lambda self, index: calls.append(index) or fetch(self, index))
+    batched = list(dm.train_dataloader())
+    assert len(calls) == 4 and all(isinstance(index, list) for index in calls)  # one call per batch
+    monkeypatch.setattr(ImageTensorDataset, "__getitem__", fetch)
+    item_by_item = torch.utils.data.DataLoader(dm.train_set, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(3))
+    for (images, labels), (expected_images, expected_labels) in zip(batched, item_by_item, strict=True):
+        assert torch.equal(images, expected_images) and torch.equal(labels, expected_labels)
+    tested = torch.cat([labels for _, labels in dm.test_dataloader()])
+    assert torch.equal(tested, dm.test_set.labels)  # in order, nothing dropped
+
+
 def test_prepare_batch_scales_and_normalises(mnist_test):
     images, labels = next(iter(mnist_test.test_dataloader()))
     assert images.dtype == torch.uint8 and images.shape == (128, 1, 28, 28)
