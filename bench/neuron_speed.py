@@ -101,10 +101,10 @@ def elementwise(device: str, dtype: torch.dtype, repeats: int) -> tuple[Timings,
     if device == "cuda":
         copy, nominal = copy_bandwidth(), next((v for k, v in NOMINAL_BANDWIDTH.items() if k in torch.cuda.get_device_name()), None)
         notes = [f"a device-to-device copy moves {copy / 1e12:.2f} TB/s" + (f" (nominal {nominal / 1e12:.2f} TB/s)" if nominal else "")]
-        for name, stored in (("snnq lif, float", 4), ("snnq lif, 8-bit membrane", 2)):  # fp32 / int16 raw membrane
-            # forward: x in, spikes and the raw membrane out; backward: the raw membrane in, the input's gradient
-            # out (the gradient of `.sum()` is one value read in place)
-            moved = x.numel() * (3 * x.element_size() + 2 * stored)
+        # the gradient of `.sum()` is one value read in place; float: forward x in, spikes out, backward x in
+        # (the membrane recomputed), gradient out; 8-bit: forward x in, spikes and the int16 raw membrane out,
+        # backward the raw membrane in, gradient out
+        for name, moved in (("snnq lif, float", 4 * x.numel() * x.element_size()), ("snnq lif, 8-bit membrane", x.numel() * (3 * x.element_size() + 4))):
             achieved = moved / (times[name] / 1e3)
             share = f"{achieved / copy:.0%} of the copy's" + (f", {achieved / nominal:.0%} of the nominal" if nominal else "")
             notes.append(f"{name} moves {moved / 1e9:.2f} GB per fwd+bwd at {achieved / 1e12:.2f} TB/s: {share} bandwidth")

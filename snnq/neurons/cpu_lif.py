@@ -44,6 +44,9 @@ class CpuKernels:
     def usable(self, x: Tensor) -> bool:
         return x.device.type == "cpu" and x.dtype == torch.float32 and compile_error() is None
 
+    def recomputes(self, plan: LeakyPlan, steps: int) -> bool:
+        return False  # a CPU reads its caches: storing costs little there
+
     def stored_dtype(self, plan: LeakyPlan) -> torch.dtype:
         return torch.float32  # the C kernels take float buffers only
 

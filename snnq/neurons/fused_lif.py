@@ -4,7 +4,8 @@ One kernel program handles a block of neurons for all ``T`` steps, keeping the m
 in a small local array (CPU): the forward pass reads the input once and writes the spikes and the pre-reset
 membrane ("raw" sum, before saturation) once per step (in quantized mode an integer, stored as int16 by the
 Triton kernels where it fits: `LeakyPlan.compact_dtype`); the backward pass runs back through time reading the
-stored membrane. Both the float and the quantized (integer-code) arithmetic of `snnq.neurons.leaky` are
+stored membrane. Where the kernels recompute (Triton, float membranes, up to 16 steps) the forward pass stores
+no membrane and the backward one first runs the forward recursion again from the saved input. Both the float and the quantized (integer-code) arithmetic of `snnq.neurons.leaky` are
 implemented; the integer arithmetic is exact, so quantized spikes and membranes equal the eager path's bit for
 bit (tested), and the float arithmetic uses the fused multiply-add that ``torch.add(alpha=)`` uses.
 
@@ -97,15 +98,21 @@ class LeakyPlan:
 class LeakyKernels(Protocol):
     """The two kernels over ``[T, N]`` buffers (N neurons flattened; ``x``, spikes and ``stored`` contiguous)."""
 
+    def recomputes(self, plan: LeakyPlan, steps: int) -> bool:
+        """True when the backward kernel recomputes the membrane from the input: the forward kernel then stores
+        nothing (``stored`` is None) and the backward one gets the input as ``saved``."""
+
     def stored_dtype(self, plan: LeakyPlan) -> torch.dtype:
         """The type of the raw membrane the forward kernel stores for the backward one."""
 
-    def forward(self, plan: LeakyPlan, x: Tensor, u0: Tensor, spikes: Tensor, stored: Tensor, u_last: Tensor) -> None:
-        """Writes the spikes, the raw membrane of every step and the final membrane (after the reset)."""
+    def forward(self, plan: LeakyPlan, x: Tensor, u0: Tensor, spikes: Tensor, stored: Tensor | None, u_last: Tensor) -> None:
+        """Writes the spikes, the raw membrane of every step (unless ``stored`` is None) and the final membrane
+        (after the reset)."""
 
-    def backward(self, plan: LeakyPlan, grad_spikes: Tensor, stored: Tensor, u0: Tensor, grad_x: Tensor, grad_factor: Tensor | None) -> None:
-        """Writes the input's gradient and, when ``grad_factor`` is given, each neuron's ``sum_t d_t u_t-1``.
-        ``grad_spikes`` may have any strides (the gradient of ``.sum()`` is one value expanded)."""
+    def backward(self, plan: LeakyPlan, grad_spikes: Tensor, saved: Tensor, u0: Tensor, grad_x: Tensor, grad_factor: Tensor | None) -> None:
+        """Writes the input's gradient and, when ``grad_factor`` is given, each neuron's ``sum_t d_t u_t-1``, from
+        ``saved``: the stored raw membrane, or the input where the kernels recompute. ``grad_spikes`` may have any
+        strides (the gradient of ``.sum()`` is one value expanded)."""
 
 
 def supports(neuron: LeakyNeuron) -> bool:
@@ -126,23 +133,24 @@ class _FusedLeakySequence(torch.autograd.Function):
         steps = x.shape[0]
         flat = x.contiguous().reshape(steps, -1)
         spikes = torch.empty_like(flat)
-        stored = torch.empty(flat.shape, dtype=kernels.stored_dtype(plan), device=x.device)
+        recompute = kernels.recomputes(plan, steps)
+        stored = None if recompute else torch.empty(flat.shape, dtype=kernels.stored_dtype(plan), device=x.device)
         u_last = torch.empty(flat.shape[1], dtype=torch.float32, device=x.device)
         u0_flat = u0.contiguous().reshape(-1).float()
         kernels.forward(plan, flat, u0_flat, spikes, stored, u_last)
         ctx.neuron, ctx.kernels, ctx.plan, ctx.shape = neuron, kernels, plan, x.shape
-        ctx.save_for_backward(stored, u0_flat, weight)
+        ctx.save_for_backward(flat if recompute else stored, u0_flat, weight)
         ctx.mark_non_differentiable(u_last)
         return spikes.reshape(x.shape), u_last.reshape(u0.shape).to(x.dtype)
 
     @staticmethod
     def backward(ctx, grad_spikes: Tensor, grad_last: Tensor | None) -> tuple[Tensor, None, Tensor | None, None, None]:  # type: ignore[override]
-        stored, u0, weight = ctx.saved_tensors
-        steps, n = stored.shape
-        grad_x = torch.empty(stored.shape, dtype=grad_spikes.dtype, device=stored.device)
-        grad_factor = torch.empty(n, dtype=torch.float32, device=stored.device) if weight is not None else None
+        saved, u0, weight = ctx.saved_tensors
+        steps, n = saved.shape
+        grad_x = torch.empty(saved.shape, dtype=grad_spikes.dtype, device=saved.device)
+        grad_factor = torch.empty(n, dtype=torch.float32, device=saved.device) if weight is not None else None
         # a view where the layout allows: the gradient of `.sum()` is one value expanded (strides 0), read in place
-        ctx.kernels.backward(ctx.plan, grad_spikes.reshape(steps, n), stored, u0, grad_x, grad_factor)
+        ctx.kernels.backward(ctx.plan, grad_spikes.reshape(steps, n), saved, u0, grad_x, grad_factor)
         grad_weight = None
         if weight is not None:
             neuron: LeakyNeuron = ctx.neuron

@@ -30,9 +30,10 @@ CHECK = textwrap.dedent(
     device, kernels = sys.argv[1], {{"cpu": CpuKernels(), "triton": TritonKernels()}}[sys.argv[2]]
     assert kernels.usable(torch.empty(1, device=device)), "the kernels under test would not run"
     torch.manual_seed(0)
-    for name, options in {cases!r}:
+    # 9 steps: the Triton backward recomputes the membrane from the input; 17: it reads the stored one
+    for (name, options), steps in [(case, steps) for case in {cases!r} for steps in (9, 17)]:
         neuron = snnq.neuron(name, **options).to(device)
-        x = (torch.randn(9, 3, 700, device=device) * 1.5).requires_grad_(True)  # 2100 neurons: several blocks
+        x = (torch.randn(steps, 3, 700, device=device) * 1.5).requires_grad_(True)  # 2100 neurons: several blocks
         u0 = neuron.initial_state(x[0])["membrane"]
         weights = torch.randn_like(x)
         eager, eager_u = leaky_sequence(neuron, x, u0)
@@ -92,30 +93,47 @@ def test_neurons_run_on_the_gpu_with_the_same_spikes_as_on_the_cpu():
         assert torch.equal(neuron.to("cuda")(x.cuda()).cpu(), cpu), name
 
 
-def test_triton_kernels_compile_for_hopper_and_ampere():
-    """Compiled ahead of time to GPU code (no GPU needed): catches what the interpreter does not type-check."""
+def test_triton_kernels_compile_for_hopper_and_ampere(tmp_path):
+    """Compiled ahead of time to GPU code (no GPU needed): catches what the interpreter does not type-check, and
+    ptxas's report shows the recomputing backward keeps its raw sums in registers (no spills)."""
     pytest.importorskip("triton", reason="Triton is installed with the CUDA build of torch; this machine's torch has none")
     import triton
     from triton.backends.compiler import GPUTarget
+    from triton.backends.nvidia.compiler import get_ptxas
     from triton.compiler import ASTSource
 
     from snnq.neurons import triton_kernels as kernels
+    from snnq.neurons.triton_lif import RECOMPUTE_MAX_STEPS, recompute_block
+
+    def compiled(kernel, signature, constants, capability):
+        source = ASTSource(fn=kernel, signature=signature | dict.fromkeys(constants, "constexpr"), constexprs=constants)
+        return triton.compile(source, target=GPUTarget("cuda", capability, 32)).asm["ptx"]
+
+    def spills(ptx: str, capability: int) -> str:
+        (tmp_path / "kernel.ptx").write_text(ptx)
+        arch = f"sm_{capability}a" if capability == 90 else f"sm_{capability}"
+        report = subprocess.run([get_ptxas(capability).path, "-v", "--gpu-name", arch, str(tmp_path / "kernel.ptx"), "-o", str(tmp_path / "kernel.cubin")], capture_output=True, text=True, check=True)
+        return next(line.strip() for line in report.stderr.splitlines() if "spill stores" in line)
 
     forward = {name: "*fp32" for name in ("x_ptr", "u0_ptr", "spikes_ptr", "h_ptr", "u_last_ptr")}
     forward |= {"N": "i32", "T": "i32"} | {name: "fp32" for name in ("factor", "threshold", "scale", "offset", "low", "high", "limit")}
     backward = {"grad_spikes_ptr": "*bf16", "h_ptr": "*i16", "grad_x_ptr": "*bf16", "grad_factor_ptr": "*fp32", "u0_ptr": "*fp32"}
     backward |= {"N": "i32", "T": "i32", "grad_stride_t": "i32", "grad_stride_n": "i32"}
     backward |= {name: "fp32" for name in ("slope", "threshold", "unit", "alpha", "low", "high")}
+    recompute = {name: "*fp32" for name in ("grad_spikes_ptr", "x_ptr", "grad_x_ptr", "grad_factor_ptr", "u0_ptr")}
+    recompute |= {"N": "i32", "grad_stride_t": "i32", "grad_stride_n": "i32"}
+    recompute |= {name: "fp32" for name in ("factor", "scale", "offset", "limit", "slope", "threshold", "alpha", "low", "high")}
     for capability in (90, 80):
-        target = GPUTarget("cuda", capability, 32)
-        for quant, rounding in [(False, 0), (True, 1), (True, 2)]:
-            constants = {"QUANT": quant, "LEAK_ROUND": rounding, "ZERO_RESET": False, "BLOCK": 1024}
+        for quant, rounding, store in [(False, 0, False), (False, 0, True), (True, 1, True), (True, 2, True)]:
+            constants = {"QUANT": quant, "LEAK_ROUND": rounding, "ZERO_RESET": False, "STORE": store, "BLOCK": 1024}
             stored = {"h_ptr": "*i16"} if quant else {}
-            source = ASTSource(fn=kernels.forward_kernel, signature=forward | stored | dict.fromkeys(constants, "constexpr"), constexprs=constants)
-            assert "div.rn" in triton.compile(source, target=target).asm["ptx"] or not quant  # IEEE division
+            assert "div.rn" in compiled(kernels.forward_kernel, forward | stored, constants, capability) or not quant  # IEEE division
         constants = {"QUANT": True, "ZERO_RESET": True, "SURROGATE": 0, "WANT_FACTOR": True, "BLOCK": 1024}
-        source = ASTSource(fn=kernels.backward_kernel, signature=backward | dict.fromkeys(constants, "constexpr"), constexprs=constants)
-        assert triton.compile(source, target=target).asm["ptx"]
+        assert compiled(kernels.backward_kernel, backward, constants, capability)
+        for steps, zero_reset, want_factor in [(4, False, False), (8, True, True), (8, False, False), (RECOMPUTE_MAX_STEPS, False, True)]:
+            constants = {"T": steps, "QUANT": False, "LEAK_ROUND": 0, "ZERO_RESET": zero_reset, "SURROGATE": 1, "WANT_FACTOR": want_factor, "BLOCK": recompute_block(steps)}
+            report = spills(compiled(kernels.backward_recompute_kernel, recompute, constants, capability), capability)
+            assert report.startswith("0 bytes stack frame, 0 bytes spill stores"), (capability, steps, report)
 
 
 def test_cpu_neurons_run_the_c_kernels(monkeypatch):
