@@ -82,3 +82,38 @@ void snnq_fake_quant_backward(const float *x, const float *grad, const float *st
     else if (mode == HALF_EVEN) { BACKWARD(HALF_EVEN) }
     else { BACKWARD(FLOOR) }
 }
+
+/* The fractional length of dynamic fixed point (snnq.quant.fixed_point.frac_bits_for) and its step, per channel:
+ * f = clamp(bits_minus_sign - ceil(log2 max|x|), min_frac, max_frac), step = 2^-f. max|x| propagates NaN as
+ * torch.amax does; ceil(log2) is read off the float's bits as torch.frexp gives it: 0 for 0, inf and NaN, the
+ * exponent less one on an exact power of two; subnormals give -149 (any value <= -126 clamps alike). */
+static inline int ceil_log2_bits(float a) {
+    union { float f; uint32_t u; } v = { a };
+    const int exponent = (int)((v.u >> 23) & 0xFF), exact = (v.u & 0x7FFFFF) == 0;
+    if (exponent == 0xFF || a == 0.0f) return 0;
+    if (exponent == 0) return -149;
+    return exponent - 126 - exact;
+}
+
+void snnq_fixed_point_range(const float *x, int64_t n, int64_t inner, int64_t channels, int bits_minus_sign,
+                            int min_frac, int max_frac, int32_t *frac, float *step) {
+    const int64_t runs = (n + inner - 1) / inner;
+#pragma omp parallel for schedule(static) if (channels > 1)
+    for (int64_t c = 0; c < channels; ++c) {
+        float largest = 0.0f;
+        int nan = 0;
+        for (int64_t run = c; run < runs; run += channels) {
+            const int64_t end = run * inner + inner < n ? run * inner + inner : n;
+            for (int64_t i = run * inner; i < end; ++i) {
+                const float a = fabsf(x[i]);
+                nan |= a != a;
+                largest = a > largest ? a : largest;
+            }
+        }
+        int f = bits_minus_sign - ceil_log2_bits(nan ? NAN : largest);
+        f = f < min_frac ? min_frac : (f > max_frac ? max_frac : f);
+        union { uint32_t u; float f; } power = { (uint32_t)(127 - f) << 23 };
+        frac[c] = f;
+        step[c] = power.f;
+    }
+}

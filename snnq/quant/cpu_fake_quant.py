@@ -24,6 +24,19 @@ class CpuFakeQuant:
             and not isinstance(native.load(SOURCE), str)
         )
 
+    def range_usable(self, x: Tensor) -> bool:
+        return x.device.type == "cpu" and x.dtype == torch.float32 and not isinstance(native.load(SOURCE), str)
+
+    def fixed_point_range(self, x: Tensor, layout: tuple[int, int], bits_minus_sign: int, min_frac: int, max_frac: int) -> tuple[Tensor, Tensor]:
+        inner, channels = layout
+        frac = torch.empty(channels, dtype=torch.int32)
+        step = torch.empty(channels, dtype=torch.float32)
+        native.load(SOURCE).snnq_fixed_point_range(
+            native.pointer(x), ctypes.c_int64(x.numel()), ctypes.c_int64(inner), ctypes.c_int64(channels),
+            ctypes.c_int(bits_minus_sign), ctypes.c_int(min_frac), ctypes.c_int(max_frac), native.pointer(frac), native.pointer(step),
+        )
+        return frac, step
+
     def forward(self, x: Tensor, step: Tensor, low: float, high: float, mode: int, layout: tuple[int, int]) -> Tensor:
         inner, channels = layout
         y = torch.empty_like(x)

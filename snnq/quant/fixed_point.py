@@ -7,6 +7,7 @@ from torch import Tensor
 
 from snnq.errors import ConfigError
 from snnq.quant.base import Encoding, Quantizer
+from snnq.quant.fused_fake_quant import fixed_point_range
 from snnq.quant.integer import CodeSet
 from snnq.quant.ste import fixed_step_fake_quant, round_clamp_ste, rounding_function
 from snnq.registry import QUANTIZERS
@@ -90,13 +91,17 @@ class FixedPointQuantizer(Quantizer):
             return None
         return float(torch.exp2(-self.fractional_length.float()))
 
+    def step_for(self, x: Tensor) -> Tensor:
+        """The step `encode` and `fake_quantize` use on ``x``: ``2^-f`` (dynamic fixed point follows ``x`` first)."""
+        return self.step(x)
+
     def encode(self, x: Tensor) -> Encoding:
-        step, codeset = self.step(x), self.codeset()
+        step, codeset = self.step_for(x), self.codeset()
         return Encoding(round_clamp_ste(x / step, codeset.low, codeset.high, self.rounding), step)
 
     def fake_quantize(self, x: Tensor) -> Tensor:
         codeset = self.codeset()
-        return fixed_step_fake_quant(x, self.step(x), codeset.low, codeset.high, self.rounding)
+        return fixed_step_fake_quant(x, self.step_for(x), codeset.low, codeset.high, self.rounding)
 
 
 @QUANTIZERS.register("dynamic_fixed_point")
@@ -142,19 +147,20 @@ class DynamicFixedPointQuantizer(FixedPointQuantizer):
     def fixed_step(self) -> float | None:
         return None  # the step follows every input (or, with momentum, every training batch)
 
-    def _follow_range(self, x: Tensor) -> None:
+    def step_for(self, x: Tensor) -> Tensor:
+        """Follows ``x``'s range (or, with ``momentum``, the running maximum), then ``2^-f``. Without momentum
+        the fractional lengths and steps come from one fused kernel call where one applies
+        (`snnq.quant.fused_fake_quant.fixed_point_range`: ten operations less per call), with the same values."""
         with torch.no_grad():
+            if self.momentum is None:
+                fused = fixed_point_range(x, self._axis(x), self.bits - int(self.signed), min_frac_bits(self.bits), MAX_FRAC_BITS)
+                if fused is not None:
+                    self.fractional_length, step = fused
+                    return self.per_channel(step, x).to(x.dtype)
             max_abs = self.reduce(x.detach().abs(), "amax").float()
             if self.momentum is not None:
                 if self.training:
                     self.running_max = torch.lerp(self.running_max.to(max_abs), max_abs, self.momentum)
                 max_abs = self.running_max
             self.fractional_length = frac_bits_for(max_abs, self.bits, self.signed)
-
-    def encode(self, x: Tensor) -> Encoding:
-        self._follow_range(x)
-        return super().encode(x)
-
-    def fake_quantize(self, x: Tensor) -> Tensor:
-        self._follow_range(x)
-        return super().fake_quantize(x)
+        return self.step(x)

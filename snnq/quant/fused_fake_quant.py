@@ -44,6 +44,12 @@ def step_layout(x: Tensor, step: Tensor) -> tuple[int, int] | None:
 class FakeQuantKernels(Protocol):
     name: str
 
+    def range_usable(self, x: Tensor) -> bool: ...
+
+    def fixed_point_range(self, x: Tensor, layout: tuple[int, int], bits_minus_sign: int, min_frac: int, max_frac: int) -> tuple[Tensor, Tensor]:
+        """Per channel, ``f = clamp(bits_minus_sign - ceil(log2 max|x|), min_frac, max_frac)`` (int32) and ``2^-f``
+        (float32), as `snnq.quant.fixed_point.frac_bits_for` computes them."""
+
     def usable(self, x: Tensor, step: Tensor, layout: tuple[int, int], *, learned: bool) -> bool: ...
 
     def forward(self, x: Tensor, step: Tensor, low: float, high: float, mode: int, layout: tuple[int, int]) -> Tensor:
@@ -72,4 +78,18 @@ def kernels_for(x: Tensor, step: Tensor, *, learned: bool) -> tuple[FakeQuantKer
     for kernels in KERNELS:
         if kernels.usable(x, step, layout, learned=learned):
             return kernels, layout
+    return None
+
+
+def fixed_point_range(x: Tensor, axis: int | None, bits_minus_sign: int, min_frac: int, max_frac: int) -> tuple[Tensor, Tensor] | None:
+    """Dynamic fixed point's fractional lengths and steps, one per channel of ``axis`` (shape ``(C,)``) or one for
+    the tensor (shape ``()``), in one kernel call where the PyTorch path launches ten operations; None where no
+    kernel applies (under ``torch.compile``, non-contiguous or empty ``x``, other dtypes)."""
+    if torch.compiler.is_compiling() or not x.is_contiguous() or x.numel() == 0:
+        return None
+    layout = (x.numel(), 1) if axis is None else (math.prod(x.shape[axis + 1 :]), x.shape[axis])
+    for kernels in KERNELS:
+        if kernels.range_usable(x):
+            frac, step = kernels.fixed_point_range(x.detach(), layout, bits_minus_sign, min_frac, max_frac)
+            return (frac.reshape(()), step.reshape(())) if axis is None else (frac, step)
     return None

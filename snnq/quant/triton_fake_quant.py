@@ -27,6 +27,18 @@ class TritonFakeQuant:
             return False
         return not learned or layout[1] == 1  # a learned step per channel: the PyTorch path (LSQ on weights)
 
+    def range_usable(self, x: Tensor) -> bool:
+        return native.triton_runs_on(x) and x.dtype in (torch.float32, torch.bfloat16, torch.float16)
+
+    def fixed_point_range(self, x: Tensor, layout: tuple[int, int], bits_minus_sign: int, min_frac: int, max_frac: int) -> tuple[Tensor, Tensor]:
+        from snnq.quant.triton_fake_quant_kernels import fixed_point_range_kernel
+
+        inner, channels = layout
+        frac = torch.empty(channels, dtype=torch.int32, device=x.device)
+        step = torch.empty(channels, dtype=torch.float32, device=x.device)
+        fixed_point_range_kernel[(channels,)](x, frac, step, x.numel(), inner, channels, bits_minus_sign, min_frac, max_frac, BLOCK=BLOCK)
+        return frac, step
+
     def forward(self, x: Tensor, step: Tensor, low: float, high: float, mode: int, layout: tuple[int, int]) -> Tensor:
         import triton
 

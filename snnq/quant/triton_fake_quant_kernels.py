@@ -43,3 +43,30 @@ def fake_quant_backward_kernel(
     if LEARNED:  # one step for the whole tensor: one partial sum per program
         code = tl.minimum(tl.maximum(_round(scaled, MODE), low), high)
         tl.store(partial_ptr + tl.program_id(0), tl.sum(tl.where(mask, (code - inside * scaled) * g, 0.0), axis=0))
+
+
+@triton.jit
+def fixed_point_range_kernel(
+    x_ptr, frac_ptr, step_ptr, N, INNER, CHANNELS, bits_minus_sign, min_frac, max_frac, BLOCK: tl.constexpr,
+):
+    """One program per channel: ``f = clamp(bits_minus_sign - ceil(log2 max|x|), min_frac, max_frac)`` and ``2^-f``,
+    as `snnq.quant.fixed_point.frac_bits_for` computes them (the C twin in cpu_fake_quant.c says how)."""
+    c = tl.program_id(0).to(tl.int64)
+    runs = tl.cdiv(N, INNER)
+    largest = tl.zeros([BLOCK], dtype=tl.float32)
+    nan = tl.zeros([BLOCK], dtype=tl.int32)
+    for run in range(c, runs, CHANNELS):
+        for start in range(0, INNER, BLOCK):
+            offs = run * INNER + start + tl.arange(0, BLOCK)
+            a = tl.abs(tl.load(x_ptr + offs, mask=(offs < N) & (start + tl.arange(0, BLOCK) < INNER), other=0.0).to(tl.float32))
+            nan = nan | (a != a).to(tl.int32)
+            largest = tl.where(a > largest, a, largest)
+    top = tl.max(largest, axis=0)
+    bits = top.to(tl.int32, bitcast=True)
+    exponent = (bits >> 23) & 0xFF
+    ceil_log2 = exponent - 126 - ((bits & 0x7FFFFF) == 0).to(tl.int32)
+    ceil_log2 = tl.where(exponent == 0, -149, ceil_log2)  # subnormal (any value <= -126 clamps alike)
+    ceil_log2 = tl.where((exponent == 0xFF) | (top == 0.0) | (tl.max(nan, axis=0) != 0), 0, ceil_log2)
+    f = tl.minimum(tl.maximum(bits_minus_sign - ceil_log2, min_frac), max_frac)
+    tl.store(frac_ptr + c, f)
+    tl.store(step_ptr + c, ((127 - f) << 23).to(tl.float32, bitcast=True))

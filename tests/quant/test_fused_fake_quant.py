@@ -59,8 +59,54 @@ CHECK = textwrap.dedent(
 )
 
 
-def run_check(device: str, kernels: str, **env: str) -> str:
-    result = subprocess.run([sys.executable, "-c", CHECK, device, kernels], env={**os.environ, **env}, capture_output=True, text=True)
+RANGE_CHECK = textwrap.dedent(
+    """
+    import sys, torch
+    import snnq
+    from snnq.quant import fused_fake_quant
+    from snnq.quant.cpu_fake_quant import CpuFakeQuant
+    from snnq.quant.fixed_point import MAX_FRAC_BITS, frac_bits_for, min_frac_bits
+    from snnq.quant.triton_fake_quant import TritonFakeQuant
+
+    device, name = sys.argv[1], sys.argv[2]
+    fused_fake_quant.KERNELS = ({"cpu": CpuFakeQuant(), "triton": TritonFakeQuant()}[name],)
+    torch.manual_seed(0)
+    weights = torch.randn(12, 5, 3, 3, device=device) * 0.3
+    weights[1] = 0.0                                      # a zero channel: f = b - s
+    weights[2, 0, 0, 0] = 0.25                            # exactly a power of two, the largest of its channel
+    weights[2] = weights[2].clamp(-0.25, 0.25)
+    weights[3] = torch.randn(5, 3, 3) * 1e-41             # subnormals
+    weights[4, 1, 1, 1] = float("nan")
+    weights[5, 0, 2, 2] = float("-inf")
+    weights[6] = weights[6] * 1e30                        # f at its lower clamp for few bits
+    cases = [(weights, 0), (weights, None), (weights[7:], 1), (weights[7:].reshape(-1), 0), (weights[7:9].reshape(-1), None)]
+    checked = 0
+    for x, axis in cases:
+        for bits, signed in [(2, True), (4, True), (8, True), (24, True), (1, False), (8, False)]:
+            fused = fused_fake_quant.fixed_point_range(x, axis, bits - int(signed), min_frac_bits(bits), MAX_FRAC_BITS)
+            dims = [d for d in range(x.dim()) if d != axis]
+            largest = x.abs().amax() if axis is None else x.abs().amax(dim=dims) if dims else x.abs()
+            frac = frac_bits_for(largest, bits, signed)
+            assert fused is not None and torch.equal(fused[0], frac), (axis, bits, signed, fused, frac)
+            assert torch.equal(fused[1], torch.exp2(-frac.float())), (axis, bits, signed)
+            checked += 1
+    finite = torch.randn(64, 32, 3, 3, device=device).requires_grad_(True)  # the quantizer end to end
+    for per_channel in (True, False):
+        results = []
+        for kernels in (fused_fake_quant.KERNELS, ()):
+            fused_fake_quant.KERNELS = kernels
+            quantizer = snnq.quantizer("dynamic_fixed_point", bits=4, channel_axis=0 if per_channel else None).to(device)
+            y = quantizer(finite)
+            results.append((y, quantizer.fractional_length, torch.autograd.grad(y, finite, torch.ones_like(y))[0]))
+        assert all(torch.equal(a, b) for a, b in zip(*results)), per_channel
+        checked += 1
+    print("ok", checked)
+    """
+)
+
+
+def run_check(device: str, kernels: str, *, script: str = CHECK, **env: str) -> str:
+    result = subprocess.run([sys.executable, "-c", script, device, kernels], env={**os.environ, **env}, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout.strip()
 
@@ -77,6 +123,22 @@ def test_triton_kernels_equal_the_pytorch_path_in_the_interpreter():
 @pytest.mark.gpu
 def test_triton_kernels_equal_the_pytorch_path_on_the_gpu():
     assert run_check("cuda", "triton") == "ok 18"
+
+
+def test_c_dynamic_fixed_point_range_equals_the_pytorch_path():
+    """Zero, power-of-two, subnormal, NaN and infinite channels; per tensor, per channel of the first and a middle
+    axis, one value per element; signed and unsigned widths 1 to 24; then the quantizer end to end."""
+    assert run_check("cpu", "cpu", script=RANGE_CHECK) == "ok 32"
+
+
+def test_triton_dynamic_fixed_point_range_equals_the_pytorch_path_in_the_interpreter():
+    pytest.importorskip("triton", reason="Triton is installed with the CUDA build of torch; this machine's torch has none")
+    assert run_check("cpu", "triton", script=RANGE_CHECK, TRITON_INTERPRET="1") == "ok 32"
+
+
+@pytest.mark.gpu
+def test_triton_dynamic_fixed_point_range_equals_the_pytorch_path_on_the_gpu():
+    assert run_check("cuda", "triton", script=RANGE_CHECK) == "ok 32"
 
 
 def test_quantizers_on_cpu_tensors_take_the_c_kernels(monkeypatch):
@@ -121,3 +183,7 @@ def test_triton_kernels_compile_for_hopper_and_ampere():
                 constants = {"MODE": mode, "LEARNED": True, "BLOCK": 1024}
                 source = ASTSource(fn=kernels.fake_quant_backward_kernel, signature=backward | dict.fromkeys(constants, "constexpr"), constexprs=constants)
                 assert triton.compile(source, target=target).asm["ptx"]
+            ranges = {"x_ptr": f"*{dtype}", "frac_ptr": "*i32", "step_ptr": "*fp32", "N": "i64", "INNER": "i64", "CHANNELS": "i64"}
+            ranges |= {"bits_minus_sign": "i32", "min_frac": "i32", "max_frac": "i32", "BLOCK": "constexpr"}
+            source = ASTSource(fn=kernels.fixed_point_range_kernel, signature=ranges, constexprs={"BLOCK": 1024})
+            assert triton.compile(source, target=target).asm["ptx"]
