@@ -67,7 +67,10 @@ def kernels_per_step(step: callable) -> int:
     return sum(event.count for event in trace.key_averages() if event.key in LAUNCHES)
 
 
-NOT_KERNELS = {"detach", "view", "_unsafe_view", "t", "empty", "empty_like", "alias", "expand", "reshape", "as_strided", "_record_function_enter_new", "_record_function_exit"}
+NOT_KERNELS = {
+    "detach", "view", "_unsafe_view", "t", "empty", "empty_like", "alias", "expand", "reshape", "as_strided",
+    "_record_function_enter_new", "_record_function_exit",
+}
 
 
 def operations_per_step(step: callable) -> int:

@@ -5,9 +5,10 @@ in a small local array (CPU): the forward pass reads the input once and writes t
 membrane ("raw" sum, before saturation) once per step (in quantized mode an integer, stored as int16 by the
 Triton kernels where it fits: `LeakyPlan.compact_dtype`); the backward pass runs back through time reading the
 stored membrane. Where the kernels recompute (Triton, float membranes, up to 16 steps) the forward pass stores
-no membrane and the backward one first runs the forward recursion again from the saved input. Both the float and the quantized (integer-code) arithmetic of `snnq.neurons.leaky` are
-implemented; the integer arithmetic is exact, so quantized spikes and membranes equal the eager path's bit for
-bit (tested), and the float arithmetic uses the fused multiply-add that ``torch.add(alpha=)`` uses.
+no membrane and the backward one first runs the forward recursion again from the saved input. Both the float
+and the quantized (integer-code) arithmetic of `snnq.neurons.leaky` are implemented; the integer arithmetic is
+exact, so quantized spikes and membranes equal the eager path's bit for bit (tested), and the float arithmetic
+uses the fused multiply-add that ``torch.add(alpha=)`` uses.
 
 Two implementations of the same two kernels (`snnq.neurons.leaky.FUSED_KERNELS`, the first usable one runs):
 

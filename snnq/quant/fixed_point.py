@@ -150,7 +150,7 @@ class DynamicFixedPointQuantizer(FixedPointQuantizer):
     def step_for(self, x: Tensor) -> Tensor:
         """Follows ``x``'s range (or, with ``momentum``, the running maximum), then ``2^-f``. Without momentum
         the fractional lengths and steps come from one fused kernel call where one applies
-        (`snnq.quant.fused_fake_quant.fixed_point_range`: ten operations less per call), with the same values."""
+        (`snnq.quant.fused_fake_quant.fixed_point_range`: one call for eleven operations), with the same values."""
         with torch.no_grad():
             if self.momentum is None:
                 fused = fixed_point_range(x, self._axis(x), self.bits - int(self.signed), min_frac_bits(self.bits), MAX_FRAC_BITS)

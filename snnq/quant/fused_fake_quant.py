@@ -83,7 +83,7 @@ def kernels_for(x: Tensor, step: Tensor, *, learned: bool) -> tuple[FakeQuantKer
 
 def fixed_point_range(x: Tensor, axis: int | None, bits_minus_sign: int, min_frac: int, max_frac: int) -> tuple[Tensor, Tensor] | None:
     """Dynamic fixed point's fractional lengths and steps, one per channel of ``axis`` (shape ``(C,)``) or one for
-    the tensor (shape ``()``), in one kernel call where the PyTorch path launches ten operations; None where no
+    the tensor (shape ``()``), in one kernel call where the PyTorch path dispatches eleven operations; None where no
     kernel applies (under ``torch.compile``, non-contiguous or empty ``x``, other dtypes)."""
     if torch.compiler.is_compiling() or not x.is_contiguous() or x.numel() == 0:
         return None

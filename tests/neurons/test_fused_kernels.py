@@ -112,7 +112,8 @@ def test_triton_kernels_compile_for_hopper_and_ampere(tmp_path):
     def spills(ptx: str, capability: int) -> str:
         (tmp_path / "kernel.ptx").write_text(ptx)
         arch = f"sm_{capability}a" if capability == 90 else f"sm_{capability}"
-        report = subprocess.run([get_ptxas(capability).path, "-v", "--gpu-name", arch, str(tmp_path / "kernel.ptx"), "-o", str(tmp_path / "kernel.cubin")], capture_output=True, text=True, check=True)
+        command = [get_ptxas(capability).path, "-v", "--gpu-name", arch, str(tmp_path / "kernel.ptx"), "-o", str(tmp_path / "kernel.cubin")]
+        report = subprocess.run(command, capture_output=True, text=True, check=True)
         return next(line.strip() for line in report.stderr.splitlines() if "spill stores" in line)
 
     forward = {name: "*fp32" for name in ("x_ptr", "u0_ptr", "spikes_ptr", "h_ptr", "u_last_ptr")}
@@ -131,7 +132,8 @@ def test_triton_kernels_compile_for_hopper_and_ampere(tmp_path):
         constants = {"QUANT": True, "ZERO_RESET": True, "SURROGATE": 0, "WANT_FACTOR": True, "BLOCK": 1024}
         assert compiled(kernels.backward_kernel, backward, constants, capability)
         for steps, zero_reset, want_factor in [(4, False, False), (8, True, True), (8, False, False), (RECOMPUTE_MAX_STEPS, False, True)]:
-            constants = {"T": steps, "QUANT": False, "LEAK_ROUND": 0, "ZERO_RESET": zero_reset, "SURROGATE": 1, "WANT_FACTOR": want_factor, "BLOCK": recompute_block(steps)}
+            constants = {"T": steps, "QUANT": False, "LEAK_ROUND": 0, "ZERO_RESET": zero_reset, "SURROGATE": 1}
+            constants |= {"WANT_FACTOR": want_factor, "BLOCK": recompute_block(steps)}
             report = spills(compiled(kernels.backward_recompute_kernel, recompute, constants, capability), capability)
             assert report.startswith("0 bytes stack frame, 0 bytes spill stores"), (capability, steps, report)
 
