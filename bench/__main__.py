@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-BENCHMARKS = ("quant_overhead", "neuron_speed", "conversion", "qat_step", "vgg_activity")
+BENCHMARKS = ("quant_overhead", "neuron_speed", "conversion", "qat_step", "cifar10_anchor", "vgg_activity")
 
 
 def main() -> None:
