@@ -79,7 +79,21 @@ def candidates(x: Tensor) -> dict[str, callable]:
     }
     if x.is_cuda:
         table["plain loop, torch.compile"] = torch.compile(plain_loop)
+        table["snnq lif, float, membrane stored"] = stored_membrane(ours_float)  # against the recomputing backward
     return table
+
+
+def stored_membrane(neuron: nn.Module) -> callable:
+    """``neuron`` through Triton kernels that store the float membrane for the backward pass."""
+    from snnq.neurons.fused_lif import fused_leaky_sequence
+    from snnq.neurons.triton_lif import TritonKernels
+
+    kernels = TritonKernels(recompute_max_steps=0)
+
+    def call(x: Tensor) -> Tensor:
+        return fused_leaky_sequence(kernels, neuron, x, neuron.initial_state(x[0])["membrane"])[0]
+
+    return call
 
 
 def forward_backward(fn, x: Tensor) -> callable:

@@ -30,7 +30,13 @@ def recompute_block(steps: int) -> int:
 
 
 class TritonKernels:
+    """``recompute_max_steps``: the longest float sequence whose membrane the backward kernel recomputes (0: store
+    it always, as `bench/neuron_speed.py` does to compare the two on a GPU)."""
+
     name = "triton"
+
+    def __init__(self, recompute_max_steps: int = RECOMPUTE_MAX_STEPS):
+        self.recompute_max_steps = recompute_max_steps
 
     def usable(self, x: Tensor) -> bool:
         return native.triton_runs_on(x)
@@ -38,7 +44,7 @@ class TritonKernels:
     def recomputes(self, plan: LeakyPlan, steps: int) -> bool:
         # float membranes only: a quantized one stores 2-byte integers (as many bytes as recomputing moves in
         # fp32) and its step's arithmetic would need more registers than a program has
-        return not plan.quant and steps <= RECOMPUTE_MAX_STEPS
+        return not plan.quant and steps <= self.recompute_max_steps
 
     def stored_dtype(self, plan: LeakyPlan) -> torch.dtype:
         return plan.compact_dtype  # 2 bytes less per element each way on a memory-bound kernel

@@ -65,6 +65,33 @@ def test_triton_kernel_matches_the_eager_path_in_the_interpreter():
     assert result.stdout.strip() == f"ok {len(CASES)}"
 
 
+RECOMPUTED = textwrap.dedent(
+    """
+    import torch, snnq
+    from snnq.neurons.fused_lif import fused_leaky_sequence
+    from snnq.neurons.triton_lif import TritonKernels
+
+    torch.manual_seed(0)
+    for name, options in [("lif", {}), ("plif", {"reset": "zero"}), ("if", {"surrogate": "sigmoid"})]:
+        neuron = snnq.neuron(name, **options)
+        x = torch.randn(8, 2, 700) * 1.5
+        outputs = []
+        for kernels in (TritonKernels(), TritonKernels(recompute_max_steps=0)):
+            leaf = x.clone().requires_grad_(True)
+            spikes, last = fused_leaky_sequence(kernels, neuron, leaf, neuron.initial_state(x[0])["membrane"])
+            outputs.append((spikes, last, *torch.autograd.grad((spikes * x).sum(), [leaf, *neuron.parameters()])))
+        assert all(torch.equal(a, b) for a, b in zip(*outputs)), name
+    print("ok")
+    """
+)
+
+
+def test_the_recomputed_membrane_gives_what_the_stored_one_gives_bit_for_bit():
+    pytest.importorskip("triton", reason="Triton is installed with the CUDA build of torch; this machine's torch has none")
+    result = subprocess.run([sys.executable, "-c", RECOMPUTED], env={**os.environ, "TRITON_INTERPRET": "1"}, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-3000:]
+
+
 @pytest.mark.parametrize(("bits", "stored"), [(4, torch.int16), (13, torch.int16), (14, torch.float32), (None, torch.float32)])
 def test_the_triton_kernels_store_the_raw_membrane_compactly_where_it_is_exact(bits, stored):
     from snnq.neurons.fused_lif import LeakyPlan
