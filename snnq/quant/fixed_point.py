@@ -92,8 +92,17 @@ class FixedPointQuantizer(Quantizer):
         return float(torch.exp2(-self.fractional_length.float()))
 
     def step_for(self, x: Tensor) -> Tensor:
-        """The step `encode` and `fake_quantize` use on ``x``: ``2^-f`` (dynamic fixed point follows ``x`` first)."""
-        return self.step(x)
+        """The step `encode` and `fake_quantize` use on ``x``: ``2^-f``, computed once per fractional length (three
+        operations less per call) and again when ``fractional_length`` is replaced or written in place (a loaded
+        state dict) or ``x`` differs in dtype or rank. Dynamic fixed point follows ``x`` first."""
+        if torch.compiler.is_compiling():
+            return self.step(x)
+        f = self.fractional_length
+        key = (f._version, x.dtype, x.dim(), f.device)
+        cached = self.__dict__.get("_cached_step")  # a plain attribute: not in the state dict
+        if cached is None or cached[0] is not f or cached[1] != key:
+            cached = self.__dict__["_cached_step"] = (f, key, self.step(x).detach())
+        return cached[2]
 
     def encode(self, x: Tensor) -> Encoding:
         step, codeset = self.step_for(x), self.codeset()

@@ -51,6 +51,22 @@ def test_fixed_point_calibrates_once_and_keeps_f():
     assert float(q(torch.tensor([100.0]))) == 127 / 128
 
 
+def test_the_step_is_computed_once_per_fractional_length():
+    q = snnq.quantizer("fixed_point", bits=4, channel_axis=0)
+    w = torch.randn(6, 3, 3, 3)
+    q(w)
+    first = q.step_for(w)
+    assert q.step_for(w) is first and torch.equal(first, q.step(w))  # kept while f is unchanged
+    other = snnq.quantizer("fixed_point", bits=4, channel_axis=0)
+    other(w * 8)
+    q.load_state_dict(other.state_dict())  # f written in place
+    assert torch.equal(q.step_for(w), other.step(w)) and not torch.equal(q.step_for(w), first)
+    assert torch.equal(q(w), other(w))
+    assert q.step_for(w.double()).dtype == torch.float64  # another dtype: computed again
+    q.fractional_length = q.fractional_length + 1  # a new tensor
+    assert torch.equal(q.step_for(w), other.step(w) / 2)
+
+
 def test_dynamic_fixed_point_follows_every_tensor():
     q = snnq.quantizer("dynamic_fixed_point", bits=8)
     assert float(q(torch.tensor([100.0, 1.0]))[0]) == 100.0 and int(q.fractional_length) == 0
