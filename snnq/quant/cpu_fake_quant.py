@@ -18,14 +18,11 @@ PIECE = 16384  # as in the C source
 class CpuFakeQuant:
     name = "cpu"
 
-    def usable(self, x: Tensor, step: Tensor, layout: tuple[int, int], *, learned: bool) -> bool:
-        return (
-            x.device.type == "cpu" and x.dtype == torch.float32 and step.dtype == torch.float32
-            and not isinstance(native.load(SOURCE), str)
-        )
-
     def range_usable(self, x: Tensor) -> bool:
         return x.device.type == "cpu" and x.dtype == torch.float32 and not isinstance(native.load(SOURCE), str)
+
+    def usable(self, x: Tensor, step: Tensor, layout: tuple[int, int], *, learned: bool) -> bool:
+        return step.dtype == torch.float32 and self.range_usable(x)
 
     def fixed_point_range(self, x: Tensor, layout: tuple[int, int], bits_minus_sign: int, min_frac: int, max_frac: int) -> tuple[Tensor, Tensor]:
         inner, channels = layout

@@ -65,12 +65,15 @@ class FakeQuantKernels(Protocol):
 KERNELS: tuple[FakeQuantKernels, ...] = (TritonFakeQuant(), CpuFakeQuant())
 
 
-def kernels_for(x: Tensor, step: Tensor, *, learned: bool) -> tuple[FakeQuantKernels, tuple[int, int]] | None:
-    """The kernels that take ``x`` with ``step`` and the layout they use, or None (the PyTorch operations run).
+def _kernels_may_take(x: Tensor) -> bool:
+    """Not under ``torch.compile`` (the compiler fuses the PyTorch operations itself, and an opaque kernel would
+    break its graph), and ``x`` contiguous and not empty."""
+    return not torch.compiler.is_compiling() and x.is_contiguous() and x.numel() > 0
 
-    Under ``torch.compile`` the PyTorch operations run: the compiler fuses them itself, and an opaque kernel
-    would break its graph."""
-    if torch.compiler.is_compiling() or not x.is_contiguous() or x.numel() == 0 or not step.is_floating_point():
+
+def kernels_for(x: Tensor, step: Tensor, *, learned: bool) -> tuple[FakeQuantKernels, tuple[int, int]] | None:
+    """The kernels that take ``x`` with ``step`` and the layout they use, or None (the PyTorch operations run)."""
+    if not _kernels_may_take(x) or not step.is_floating_point():
         return None
     layout = step_layout(x, step)
     if layout is None:
@@ -85,7 +88,7 @@ def fixed_point_range(x: Tensor, axis: int | None, bits_minus_sign: int, min_fra
     """Dynamic fixed point's fractional lengths and steps, one per channel of ``axis`` (shape ``(C,)``) or one for
     the tensor (shape ``()``), in one kernel call where the PyTorch path dispatches eleven operations; None where no
     kernel applies (under ``torch.compile``, non-contiguous or empty ``x``, other dtypes)."""
-    if torch.compiler.is_compiling() or not x.is_contiguous() or x.numel() == 0:
+    if not _kernels_may_take(x):
         return None
     layout = (x.numel(), 1) if axis is None else (math.prod(x.shape[axis + 1 :]), x.shape[axis])
     for kernels in KERNELS:

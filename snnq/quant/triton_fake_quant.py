@@ -21,9 +21,7 @@ class TritonFakeQuant:
     name = "triton"
 
     def usable(self, x: Tensor, step: Tensor, layout: tuple[int, int], *, learned: bool) -> bool:
-        if not native.triton_runs_on(x):
-            return False
-        if x.dtype not in (torch.float32, torch.bfloat16, torch.float16) or step.dtype != torch.float32:
+        if step.dtype != torch.float32 or not self.range_usable(x):
             return False
         return not learned or layout[1] == 1  # a learned step per channel: the PyTorch path (LSQ on weights)
 
