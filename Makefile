@@ -17,8 +17,13 @@ demo: $(STAMP)
 	$(BIN)/snnq train recipe=demo
 	$(BIN)/snnq leaderboard runs --recipe demo
 
+# the conversion exactness tests run a second time on the generic ISA with one thread (issue 14: exact on any
+# BLAS, ISA and thread count; the tests themselves switch mkldnn off and on and use one and two threads)
+EXACTNESS_TESTS := tests/conversion/test_exact_by_construction.py tests/conversion/test_verify_can_fail.py tests/conversion/test_bad_input.py
+
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(EXACTNESS_TESTS)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q --runslow $(PYTEST_ARGS)

@@ -8,8 +8,8 @@ clip-floor activations with 8 levels and a learnable clip (QCFS-style), bf16 aut
 Nesterov momentum and a one-cycle schedule, CIFAR-10 decoded once and kept on the device, random crop and flip
 on the device. It trains on the 45,000 images and validates on the 5,000 that ``snnq train`` uses (the same
 split of the JPEG copy, decoded by snnq's data module), and an epoch is timed as `snnq.lit.EpochTimer` times one
-(training and the validation that closes it; the median over epochs, the first one excluded when there are
-several). ``bench/gpu_checks.sh epoch`` runs it beside 3 epochs of ``nimbekar2024/cifar10_vgg11_t8``: the ratio
+(training and the validation that closes it; `typical_epoch` takes the median over epochs, the first one excluded
+when there are several). ``bench/gpu_checks.sh epoch`` runs it beside 3 epochs of ``nimbekar2024/cifar10_vgg11_t8``: the ratio
 of the two epoch times is what the issue bounds (1.5x). Without a CUDA device it trains on ``SNNQ_ANCHOR_LIMIT``
 (default 1,024) images on the CPU, to show the script runs, and says that the timing part was skipped.
 """
@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from bench.harness import environment
+from bench.record import RunRecord
 from snnq.data.cifar10 import CIFAR10DataModule
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,19 +135,20 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def run() -> str:
+def typical_epoch(seconds: list[float]) -> float:
+    """The epoch time the issue compares: the median over epochs, the first one (warm-up) excluded when there are several."""
+    return statistics.median(seconds[1:] if len(seconds) > 1 else seconds)
+
+
+def run() -> RunRecord:
     cuda = torch.cuda.is_available()
     device = torch.device("cuda" if cuda else "cpu")
     epochs = int(os.environ.get("SNNQ_ANCHOR_EPOCHS", "3"))
     limit = None if cuda else int(os.environ.get("SNNQ_ANCHOR_LIMIT", "1024"))
     seconds, accuracy, validated = train(device, epochs, limit)
-    typical = statistics.median(seconds[1:] if len(seconds) > 1 else seconds)
-    lines = [
-        f"## cifar10_anchor: BENCHMARKS.md's plain QAT VGG-11 script, {epochs} epochs on {device.type}",
-        f"Environment: {environment()}",
-        f"epoch seconds (training + validation): {', '.join(f'{s:.2f}' for s in seconds)}; median {typical:.2f} s; "
-        f"validation accuracy {accuracy:.2%} on {validated:,} held-out images",
-    ]
+    record = RunRecord("cifar10_anchor", command=f"SNNQ_ANCHOR_EPOCHS={epochs} python -m bench cifar10_anchor")
     if not cuda:
-        lines.append(f"GPU timing skipped: no CUDA device on this machine; trained on {limit} images on the CPU to check the script.")
-    return "\n\n".join(lines)
+        record.data["note"] = "No CUDA device: trained on a subset on the CPU to check the script; not a timing of the anchor."
+    record.records("epoch seconds (training + validation)", ["epoch", "seconds"], [[i + 1, s] for i, s in enumerate(seconds)])
+    record.records("validation", ["training images", "held-out images", "accuracy %"], [[limit or "all", validated, 100 * accuracy]])
+    return record

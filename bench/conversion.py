@@ -3,8 +3,8 @@ SNN inference against the quantized ANN's own inference, and QCFS's accuracy aga
 
     python -m bench conversion
 
-Trains each LeNet-5 briefly (``EPOCHS`` passes over the 60,000 training images) on the CPU. Writes
-``bench/results/qcfs_mnist.json`` and ``.png``.
+Trains each LeNet-5 briefly (``EPOCHS`` passes over the 60,000 training images) on the CPU. Writes its run file
+(`bench.record`) and the QCFS curve ``bench/results/qcfs_mnist.json`` and ``.png``.
 """
 
 from __future__ import annotations
@@ -19,13 +19,18 @@ import torch
 from torch import nn
 
 import snnq
-from bench.harness import compare, environment, report
+from bench.harness import compare
+from bench.record import RunRecord
 from snnq.conversion import accuracy_against_steps, save_accuracy_against_steps
 from snnq.models import LeNet5
 
 DATA = Path(os.environ.get("SNNQ_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")) / "mnist"
 RESULTS = Path(__file__).resolve().parent / "results"
 EPOCHS = 2
+WITHIN_2X = {"at_most": 2.0}
+"""Issues 5 and 14: bit-exact SNN inference of the T = 4 LeNet in the step simulation within 2x of the quantized ANN's time."""
+EXACTNESS_COLUMNS = ["network", "converter", "simulation", "ANN acc. %", "SNN acc. %", "mismatching logits", "mismatching classes",
+                     "max spikes/step", "synaptic values", "spikes/img", "SOPs/img", "seconds"]
 
 CONFIGS = {
     "4-bit weights, 4-bit activations": {
@@ -67,12 +72,11 @@ def trained(config: dict, train: tuple[torch.Tensor, torch.Tensor], pool: str) -
     return model.eval()
 
 
-def run() -> str:
+def run() -> RunRecord:
     train, test = read("train"), read("test")
     loader = [(test[0][i : i + 1000], test[1][i : i + 1000]) for i in range(0, 10_000, 1000)]
-    lines = ["## conversion: LeNet-5 on the full MNIST test set (10,000 images)", f"Environment: {environment()}"]
-    rows = ["| network | converter | simulation | ANN acc. | SNN acc. | mismatching logits | mismatching classes | max spikes/step | synaptic values | spikes/img | SOPs/img | seconds |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    timing = ""
+    record = RunRecord("conversion")
+    rows, timings = [], []
     for name, config in CONFIGS.items():
         start = time.perf_counter()
         model = trained(config, train, pool="max" if "CAT" in name else "avg")
@@ -81,8 +85,8 @@ def run() -> str:
             curve = accuracy_against_steps(model, loader, steps=(1, 2, 4, 8, 16, 32))
             RESULTS.mkdir(exist_ok=True)
             save_accuracy_against_steps(curve, RESULTS / "qcfs_mnist.json", RESULTS / "qcfs_mnist.png", title="QCFS LeNet-5, MNIST test set")
-            points = ", ".join(f"T={p['steps']}: {100 * p['accuracy']:.2f} %" for p in curve["points"])
-            lines.append(f"QCFS accuracy against T (ANN {100 * curve['ann_accuracy']:.2f} %): {points} (trained in {trained_in:.0f} s)")
+            points = [["ANN", 100 * curve["ann_accuracy"], trained_in]] + [[p["steps"], 100 * p["accuracy"], None] for p in curve["points"]]
+            record.records("QCFS accuracy against T", ["T", "accuracy %", "training seconds"], points)
             continue
         methods = [("ttfs", {})] if "CAT" in name else [("rate", {}), ("scatter_gather", {"spike_budget": 15 if "4-bit act" in name else 4})]
         for method, options in methods:
@@ -93,16 +97,18 @@ def run() -> str:
                 seconds = time.perf_counter() - start
                 values = sorted({v for vs in result.synaptic_values.values() for v in vs})
                 shown = f"{{{values[0]}..{values[-1]}}}" if len(values) > 3 else "{" + ", ".join(map(str, values)) + "}"
-                rows.append(
-                    f"| {name} | {method} | {mode} | {100 * result.ann_accuracy:.2f} | {100 * result.snn_accuracy:.2f} | {result.logit_mismatches} | "
-                    f"{result.class_mismatches} | {result.max_spikes_per_step} | {shown} | {result.spikes_per_inference:.0f} | {result.synaptic_operations_per_inference:.3g} | {seconds:.1f} |"
-                )
+                rows.append([
+                    name, method, mode, 100 * result.ann_accuracy, 100 * result.snn_accuracy, result.logit_mismatches,
+                    result.class_mismatches, result.max_spikes_per_step, shown, float(result.spikes_per_inference),
+                    float(result.synaptic_operations_per_inference), seconds,
+                ])
             if "T = 4" in name:
-                images = test[0]
+                chunks = [images for images, _ in loader]  # the same 1,000-image batches for both networks
+                row = f"SNN ({method}, step: every neuron simulated, integer synapses)"
                 with torch.no_grad():
-                    times = compare({"quantized ANN": lambda: model(images), f"SNN ({method}, window)": lambda: snn(images)}, repeats=5, warmup=1)
-                timing += "\n\n" + report(f"inference over the 10,000 test images, {method}, CPU", times, "quantized ANN")
-    lines.append("\n".join(rows))
-    lines.append(timing.strip())
-    lines.append("Target: bit-exact SNN inference of the T = 4 LeNet within 2x of the quantized ANN's inference time.")
-    return "\n\n".join(lines)
+                    times = compare({"quantized ANN": lambda: [model(c) for c in chunks], row: lambda: [snn(c, mode="step") for c in chunks]}, repeats=5, warmup=1)
+                timings.append((f"inference over the 10,000 test images in batches of 1,000, {method}, CPU", times, row))
+    record.records("exactness on the 10,000 test images", EXACTNESS_COLUMNS, rows)
+    for title, times, snn_row in timings:
+        record.timings(title, times, "quantized ANN", targets={snn_row: WITHIN_2X})
+    return record

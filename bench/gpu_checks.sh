@@ -4,7 +4,8 @@
 #   make gpu-checks                          # every stage but the 100-epoch run, about 15 minutes on an H100
 #   bench/gpu_checks.sh epoch vgg11          # named stages only
 #
-# Stages (each prints what goes into bench/RESULTS.md or recipes/RESULTS.md, with the device named):
+# Stages (benchmarks write their run files under bench/results/, recipe runs their results.json under RUNS;
+# `python -m bench render` then puts the run files into bench/RESULTS.md):
 #   tests     the GPU tests (`pytest -m gpu`): Triton neuron and fake-quant kernels on the device
 #   neurons   `python -m bench neuron_speed`: issue 4's LIF fwd+bwd (2x SpikingJelly in fp32/bf16) and conv step
 #   qat       `python -m bench qat_step`: issue 8's QAT VGG-11 step, kernels per step and milliseconds
@@ -49,12 +50,16 @@ for stage in "${STAGES[@]}"; do
     qat) "$PYTHON" -m bench qat_step ;;
     epoch)
       mkdir -p "$RUNS"
-      SNNQ_DATA=$(dirname "$CIFAR10") "$PYTHON" -m bench cifar10_anchor | tee "$RUNS/anchor.md"
+      SNNQ_DATA=$(dirname "$CIFAR10") "$PYTHON" -m bench cifar10_anchor
       train_vgg11 "vgg11_epoch_$COMPILE" trainer.max_epochs=3 float_baseline=false
-      "$PYTHON" - "$RUNS/anchor.md" "$RUNS/vgg11_epoch_$COMPILE/results.json" <<'EOF'
-import json, re, sys
-anchor = float(re.search(r"median ([0-9.]+) s", open(sys.argv[1]).read()).group(1))
-ours = json.load(open(sys.argv[2]))["metrics"]["train_epoch_seconds"]
+      "$PYTHON" - "$RUNS/vgg11_epoch_$COMPILE/results.json" <<'EOF'
+import json, sys
+from bench.cifar10_anchor import typical_epoch
+from bench.record import RESULTS, load_run
+run = load_run(max((RESULTS / "cifar10_anchor").glob("*.json")))  # the newest: file names start with date and time
+rows = next(table["rows"] for table in run["tables"] if table["title"].startswith("epoch seconds"))
+anchor = typical_epoch([seconds for _, seconds in rows])
+ours = json.load(open(sys.argv[1]))["metrics"]["train_epoch_seconds"]
 print(f"epoch: recipe {ours:.2f} s, plain-script anchor {anchor:.2f} s, ratio {ours / anchor:.2f} (issue 8: <= 1.5)")
 EOF
       ;;

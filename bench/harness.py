@@ -1,7 +1,8 @@
-"""Timing helpers: interleaved repetitions, medians, ratios, and the environment line every result carries."""
+"""Timing helpers: interleaved repetitions, medians, paired ratios, and the environment line every run carries."""
 
 from __future__ import annotations
 
+import os
 import platform
 from importlib import metadata
 import statistics
@@ -11,16 +12,22 @@ from collections.abc import Callable, Mapping
 import torch
 
 
+def device_name() -> str:
+    """The device the timings ran on: the CUDA device's name, or the CPU's with its core count."""
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
 def environment() -> str:
-    """One line naming the machine and versions, for bench/RESULTS.md."""
+    """One line naming the machine and versions, stored with every run (`bench.record.RunRecord`)."""
     parts = [f"python {platform.python_version()}", f"torch {torch.__version__}", f"{torch.get_num_threads()} threads"]
     for name in ("snntorch", "spikingjelly", "triton"):
         try:
             parts.append(f"{name} {metadata.version(name)}")
         except metadata.PackageNotFoundError:
             parts.append(f"{name} absent")
-    device = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or platform.machine()
-    return f"{device}; " + ", ".join(parts)
+    return f"{device_name()}; " + ", ".join(parts)
 
 
 def _sync() -> None:
@@ -34,11 +41,6 @@ class Timings(dict):
     def __init__(self, samples: Mapping[str, list[float]]):
         super().__init__({name: statistics.median(values) for name, values in samples.items()})
         self.samples = dict(samples)
-
-    def ratio(self, name: str, baseline: str) -> float:
-        """The median over rounds of ``name``'s time over ``baseline``'s in the same round: the two ran back to
-        back, so a machine that slows down between rounds (other jobs, clocks) changes both alike."""
-        return statistics.median(a / b for a, b in zip(self.samples[name], self.samples[baseline]))
 
 
 def compare(candidates: Mapping[str, Callable[[], object]], *, repeats: int = 15, warmup: int = 3, block_ms: float = 20.0) -> Timings:
@@ -68,11 +70,3 @@ def _time_block(fn: Callable[[], object], calls: int) -> float:
         fn()
     _sync()
     return (time.perf_counter() - start) * 1e3 / calls
-
-
-def report(title: str, times: Timings, baseline: str) -> str:
-    """A markdown table of median times and of the median per-round ratio against ``baseline``."""
-    lines = [f"### {title}", "", f"| implementation | ms | ratio to {baseline} |", "| --- | --- | --- |"]
-    for name, ms in times.items():
-        lines.append(f"| {name} | {ms:.2f} | {times.ratio(name, baseline):.3f} |")
-    return "\n".join(lines)

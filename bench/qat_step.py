@@ -17,7 +17,8 @@ import torch
 import yaml
 from torch import nn
 
-from bench.harness import compare, environment, report
+from bench.harness import compare
+from bench.record import RunRecord
 from snnq.experiment.pipeline import apply_quantization, build_model
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -91,17 +92,16 @@ def operations_per_step(step: callable) -> int:
     return Count.count
 
 
-def run() -> str:
+def run() -> RunRecord:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     batch = 256 if device == "cuda" else 16
     steps = training_steps(device, batch)
     times = compare(steps, repeats=30 if device == "cuda" else 5, warmup=5 if device == "cuda" else 1)
-    title = f"QAT VGG-11 training step, batch {batch}, {'bf16 autocast' if device == 'cuda' else 'fp32'}, {device}"
-    lines = ["## qat_step: quantization-aware VGG-11 against float", f"Environment: {environment()}", report(title, times, "float VGG-11")]
+    record = RunRecord("qat_step")
+    record.timings(f"QAT VGG-11 training step, batch {batch}, {'bf16 autocast' if device == 'cuda' else 'fp32'}, {device}", times, "float VGG-11")
     if device == "cuda":
-        counts = {name: kernels_per_step(step) for name, step in steps.items()}
-        lines.append("Kernels per step: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
+        record.records("kernels launched per step", ["network", "kernels"], [[name, kernels_per_step(step)] for name, step in steps.items()])
     else:
-        counts = {name: operations_per_step(step) for name, step in steps.items()}
-        lines.append("Operations dispatched per step (views and allocations left out): " + ", ".join(f"{name} {count}" for name, count in counts.items()))
-    return "\n\n".join(lines)
+        record.records("operations dispatched per step (views and allocations left out)", ["network", "operations"],
+                       [[name, operations_per_step(step)] for name, step in steps.items()])
+    return record

@@ -12,10 +12,13 @@ import torch
 from torch import Tensor, nn
 
 import snnq
-from bench.harness import compare, environment, report
+from bench.harness import compare
+from bench.record import RunRecord
 
 T, BATCH, SIZES = 8, 128, (784, 1000, 10)
 WEIGHT = {"weight": {"name": "fixed_point", "bits": 4}}
+OVERHEAD, SPEEDUP = {"at_most": 1.15}, {"at_least": 50}
+"""Issue 3's targets: fake quantization at most 1.15x the float step; snnq's state_quant at least 50x faster."""
 
 
 class _ATanSpike(torch.autograd.Function):
@@ -103,7 +106,7 @@ def training_step(model: nn.Module, x: Tensor, y: Tensor) -> callable:
     return step
 
 
-def run() -> str:
+def run() -> RunRecord:
     from snntorch.functional import quant
 
     torch.manual_seed(0)
@@ -149,23 +152,15 @@ def run() -> str:
         repeats=3,
         warmup=1,
     )
-    overhead_plain = plain.ratio("+ 4-bit weights + 8-bit membrane (snnq)", "plain PyTorch LIF MLP, float")
-    overhead_neurons = neurons.ratio("+ 4-bit weights + 8-bit integer membrane", "snnq lif MLP, float")
-    overhead_snntorch = snntorch_times.ratio("+ 4-bit weights + 8-bit state_quant=snnq", "snnTorch Leaky MLP, float")
-    speedup_op = op.ratio("snntorch state_quant(num_bits=8)", "snnq uniform, 256 levels")
-    speedup_step = whole.ratio("snnTorch step, state_quant=snntorch (8 bit)", "snnTorch step, state_quant=snnq (8 bit)")
-    return "\n\n".join(
-        [
-            f"## quant_overhead: 784-1000-10 LIF MLP, T={T}, batch {BATCH}, fp32, training step (fwd+bwd+SGD)",
-            f"Environment: {environment()}",
-            report("snnq's own lif neuron (the product path)", neurons, "snnq lif MLP, float"),
-            report("plain PyTorch LIF loop with snnq's membrane quantizer module", plain, "plain PyTorch LIF MLP, float"),
-            report("snnTorch Leaky loop", snntorch_times, "snnTorch Leaky MLP, float"),
-            report("membrane quantizer alone on [128, 1000]", op, "snnq uniform, 256 levels"),
-            report("whole snnTorch training step with each state_quant", whole, "snnTorch step, state_quant=snnq (8 bit)"),
-            "Targets: fake-quantization overhead <= 1.15x; snnq state_quant >= 50x faster than snnTorch's.",
-            f"Measured: overhead {overhead_neurons:.3f}x (snnq lif), {overhead_plain:.3f}x (plain loop + quantizer module), "
-            f"{overhead_snntorch:.3f}x (snnTorch loop + state_quant); "
-            f"state_quant speed-up {speedup_op:.0f}x (quantizer alone), {speedup_step:.0f}x (whole training step).",
-        ]
-    )
+    record = RunRecord("quant_overhead")
+    for title, times in (
+        ("snnq's own lif neuron (the product path)", neurons),
+        ("plain PyTorch LIF loop with snnq's membrane quantizer module", plain),
+        ("snnTorch Leaky loop", snntorch_times),
+    ):
+        float_row, quantized_row = times  # the float network, then the quantized one
+        record.timings(title, times, float_row, targets={quantized_row: OVERHEAD})
+    record.timings("membrane quantizer alone on [128, 1000]", op, "snnq uniform, 256 levels", targets={"snntorch state_quant(num_bits=8)": SPEEDUP})
+    record.timings("whole snnTorch training step with each state_quant", whole, "snnTorch step, state_quant=snnq (8 bit)",
+                   targets={"snnTorch step, state_quant=snntorch (8 bit)": SPEEDUP})
+    return record

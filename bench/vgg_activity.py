@@ -8,9 +8,9 @@ four-spike budget, a 4-level input), on the CIFAR-10 JPEG copy of ``../shared/da
 random crop and flip); converts it with ``scatter_gather`` (spike budget 4), checks that the SNN's logits equal
 the quantized ANN's, and counts every layer's spikes and synaptic operations on ``CALIBRATION`` test images
 through the integer IR (`snnq.hardware.calibrate`). Trains on a CUDA device where there is one (``SNNQ_VGG_EPOCHS=30``
-takes minutes there); the conversion and the counting run on the CPU. Prints the quantized accuracy, the counts per layer under
-the names of `snnq.hardware.networks.vgg` (what ``measured:`` in ``conf/hardware/zou2021_chip.yaml`` takes) and
-what the preset then models. The trained weights are kept in ``.cache/bench/`` so a re-run only counts.
+takes minutes there); the conversion and the counting run on the CPU. Records the quantized accuracy, the counts per layer under
+the names of `snnq.hardware.networks.vgg` (what ``measured:`` in ``conf/hardware/zou2021_chip.yaml`` takes: the run
+file's ``preset_options``) and what the preset then models. The trained weights are kept in ``.cache/bench/`` so a re-run only counts.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from torch import nn
 from tqdm import tqdm
 
 import snnq
-from bench.harness import environment
-from snnq.conversion import input_codes, to_ir
+from bench.record import RunRecord
+from snnq.conversion import IntegerReference, input_codes, to_ir
 from snnq.data.cifar10 import CIFAR10DataModule
 from snnq.hardware import calibrate, load_preset
+from snnq.hardware.figures import FIGURES
 from snnq.hardware.networks import vgg as vgg_ir
 from snnq.models.vgg import VGG
 
@@ -74,7 +75,7 @@ def train(model: nn.Module, data: CIFAR10DataModule, device: torch.device) -> nn
     return model.cpu().eval()
 
 
-def run() -> str:
+def run() -> RunRecord:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     data = CIFAR10DataModule(DATA, batch_size=128, normalize=False, cache_dir=CACHE)
     data.setup("fit")
@@ -97,35 +98,25 @@ def run() -> str:
     snn = snnq.convert(model, method="scatter_gather", spike_budget=4)
     sample = images[:CALIBRATION]
     with torch.no_grad():
-        mismatches = int((snn(sample) != model(sample)).any(dim=1).sum())
+        mismatches = int((snn(sample) != IntegerReference(model)(sample)).any(dim=1).sum())  # step simulation vs integer reference
     network = calibrate(to_ir(snn, input_shape=(3, 32, 32)), input_codes(snn, sample))
     shape_only = vgg_ir("vgg_s1", classifier=(), **IR_OPTIONS)
     if [type(a).__name__ for a in network] != [type(b).__name__ for b in shape_only]:
         raise RuntimeError(f"the converted network's layers {[a.name for a in network]} do not line up with {[b.name for b in shape_only]}")
     measured = {b.name: a.activity for a, b in zip(network, shape_only)}
-    rows = [f"| {name} | {activity.spikes:.1f} | {activity.synops:.0f} |" for name, activity in measured.items()]
     options = dict(IR_OPTIONS, input_spikes=round(float(network.input_activity.spikes), 1),
                    measured={name: {"spikes": round(float(a.spikes), 1), "synops": round(float(a.synops), 1)} for name, a in measured.items()})
     preset = load_preset("zou2021_chip")
     report = preset.backend_instance(preset.hardware).evaluate(vgg_ir("vgg_s1", classifier=(), **options))
-    modelled = f"{1e3 * report.total('latency_s'):.3f} ms and {1e3 * report.total('energy_j'):.3f} mJ per image (published 3.24 ms, 2.3 mJ)"
-    return "\n".join(
-        [
-            f"## vgg_activity: S1's VGG (vgg_s1) on CIFAR-10 (JPEG q75 copy), {EPOCHS} epochs on {device.type}",
-            "",
-            f"Environment: {environment()}. Training {trained / 60:.1f} min (0 when the cached weights were used).",
-            "",
-            f"Quantized ANN accuracy on the 10,000 test images: {100 * accuracy:.2f} %. SNN (scatter_gather, budget 4) "
-            f"against the ANN on {CALIBRATION} images: {mismatches} mismatching logits.",
-            "",
-            f"Input events per image: {network.input_activity.spikes:.1f}",
-            "",
-            "| layer | spikes per image | synaptic operations per image |",
-            "| --- | --- | --- |",
-            *rows,
-            "",
-            f"For conf/hardware/zou2021_chip.yaml: {options}",
-            "",
-            f"zou2021_chip with these counts: {modelled}",
-        ]
-    )
+    record = RunRecord("vgg_activity", command=f"SNNQ_VGG_EPOCHS={EPOCHS} python -m bench vgg_activity")
+    record.data["preset_options"] = options  # what `measured:` in conf/hardware/zou2021_chip.yaml takes
+    record.records("the trained, converted network", ["quantity", "value"], [
+        ["training minutes (0: cached weights)", trained / 60], ["quantized ANN accuracy on the 10,000 test images, %", 100 * accuracy],
+        [f"mismatching SNN logits on {CALIBRATION} images", mismatches], ["input events per image", float(network.input_activity.spikes)],
+    ])
+    record.records(f"activity per image ({CALIBRATION} test images)", ["layer", "spikes per image", "synaptic operations per image"],
+                   [[name, float(a.spikes), float(a.synops)] for name, a in measured.items()])
+    checks = [check for check in preset.checks if check.id in ("vgg_latency", "vgg_energy")]
+    record.records("zou2021_chip with these counts, per image", ["check", "modelled", "published", "unit"],
+                   [[c.id, FIGURES[c.figure].value(report, None), c.published, FIGURES[c.figure].unit] for c in checks])
+    return record

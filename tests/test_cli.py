@@ -20,7 +20,7 @@ def test_list_prints_one_registered_name_per_line(kind, capsys):
 def test_list_quantizers_names_every_builtin(capsys):
     main(["list", "quantizers"])
     names = capsys.readouterr().out.split()
-    assert names == sorted(["binary", "dynamic_fixed_point", "fixed_point", "log2", "lsq", "sigmoid_sum", "ternary", "uniform"])
+    assert names == sorted(["binary", "dynamic_fixed_point", "fixed_point", "log2", "lsq", "s1_median", "s1_ternary", "sigmoid_sum", "ternary", "uniform"])
 
 
 def test_console_script_is_installed_and_runs():

@@ -1,8 +1,11 @@
 """``snnq hw``: hardware presets and reports.
 
     snnq hw presets                  list the presets (name, backend, paper)
-    snnq hw presets --check          run each preset on its paper's network; modelled against published figures,
-                                     exit status 1 when any figure is outside its tolerance
+    snnq hw presets --check [--json PATH]
+                                     run each preset on its paper's network; modelled against published figures
+                                     with each row's role, tolerance, status and assumptions, and a summary that
+                                     counts only predicted figures; --json writes the rows and the summary to PATH
+                                     (atomically); exit status 1 when any figure is outside its tolerance
     snnq hw presets --fit            recompute the fitted constants and show them beside the stored ones
     snnq hw report RUN_DIR hardware=PRESET [--seed N]
                                      write hardware.json, hardware.md and plots into RUN_DIR and add the totals
@@ -30,6 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     mode = presets.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="model each paper's network and compare with its published figures")
     mode.add_argument("--fit", action="store_true", help="recompute the fitted constants of each preset")
+    presets.add_argument("--json", metavar="PATH", default=None, help="with --check: also write the rows and the summary to PATH as JSON")
     presets.add_argument("names", nargs="*", help="presets to use (default: all)")
     presets.set_defaults(run=run_presets)
     report = commands.add_parser("report", help="evaluate a run directory's network on a preset and write the report")
@@ -53,12 +57,18 @@ def run_presets(args: argparse.Namespace) -> int:
     from snnq.hardware.presets import load_preset, preset_names
 
     names = args.names or preset_names()
+    if args.json is not None and not args.check:
+        raise ConfigError("--json goes with --check")
     if args.check:
-        from snnq.hardware.check import format_checks, run_checks
+        from snnq.hardware.check import run_checks
+        from snnq.hardware.check_table import format_checks, write_checks_json
 
         results = run_checks(names)
         print(format_checks(results))
-        return 0 if all(r.passed for r in results) else 1
+        if args.json is not None:
+            command = "snnq hw presets --check" + "".join(f" {n}" for n in args.names)
+            print(f"wrote {write_checks_json(results, args.json, command=command)}")
+        return 1 if any(r.failed for r in results) else 0
     if args.fit:
         from snnq.hardware.fit import fit_preset
         from snnq.hardware.spec import get_path

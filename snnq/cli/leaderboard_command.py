@@ -1,4 +1,5 @@
-"""``snnq leaderboard [runs_dir]``: LEADERBOARD.md, leaderboard.json and plots from every run's results.json."""
+"""``snnq leaderboard [runs_dir]``: LEADERBOARD.md, leaderboard.json and plots from every run's results.json
+(on a sweep's directory: every job, the accuracy-energy Pareto front, the failed jobs with their reasons)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from snnq.errors import ConfigError
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("leaderboard", help="gather every results.json below runs_dir into a leaderboard")
-    parser.add_argument("runs_dir", nargs="?", default="runs", help="folder holding the runs (default: runs)")
+    parser.add_argument("runs_dir", nargs="?", default="runs", help="folder holding the runs, or a sweep's directory (default: runs)")
     parser.add_argument("--recipe", help="print only this recipe's rows (the files still hold every run)")
     parser.set_defaults(run=run)
 

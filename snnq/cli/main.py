@@ -26,7 +26,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except SnnqError as error:  # expected, explained failures: one line, no traceback
-        print(f"snnq {args.command}: error: {error}", file=sys.stderr)
+        message = " ".join(str(error).split())  # one line, whatever the message's layout
+        print(f"snnq {args.command}: error: {message}", file=sys.stderr)
         return 2
 
 

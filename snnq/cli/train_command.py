@@ -12,11 +12,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Runs a Hydra job of the snnq pipeline, e.g. `snnq train recipe=zou2021/mnist_lenet trainer.max_epochs=2`. "
         "Without recipe=..., the `demo` recipe runs. `snnq list recipes` lists the recipes.",
     )
-    parser.add_argument("overrides", nargs=argparse.REMAINDER, help="Hydra overrides (key=value), -m/--multirun, --cfg job, ...")
+    parser.add_argument("-m", "--multirun", action="store_true", help="a sweep: one job per combination of comma-separated values "
+                        "(hydra/launcher=joblib runs them in parallel processes)")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (as HYDRA_FULL_ERROR=1 does)")
+    parser.add_argument("overrides", nargs=argparse.REMAINDER, help="Hydra overrides (key=value), --cfg job, ...")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from snnq.experiment.app import train
 
-    return train(args.overrides)
+    flags = (["-m"] if args.multirun else []) + (["--debug"] if args.debug else [])
+    return train([*flags, *args.overrides])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -94,10 +95,18 @@ class Activity:
     layers: dict[str, LayerActivity] = field(default_factory=dict)
     synaptic_operations: dict[str, float] = field(default_factory=dict)
     activations: dict[str, Tensor] = field(default_factory=dict)  # the last batch's decoded activations
+    accumulators: dict[str, Tensor] = field(default_factory=dict)  # the last batch's integer accumulators
+    synaptic_values: dict[str, list[int]] = field(default_factory=dict)  # what the simulated synapses held
     keep_activations: bool = False
 
     def neuron_layer(self, name: str, kind: str) -> LayerActivity:
         return self.layers.setdefault(name, LayerActivity(name, kind))
+
+    def add_accumulator(self, name: str, accumulator: Tensor, synapse: Any) -> None:
+        """Keeps a synaptic layer's integer accumulator of this batch and the values its synapses held."""
+        self.accumulators[name] = accumulator
+        if name not in self.synaptic_values:
+            self.synaptic_values[name] = synapse.held_values()
 
     def add_synaptic_operations(self, name: str, count: float) -> None:
         self.synaptic_operations[name] = self.synaptic_operations.get(name, 0.0) + count

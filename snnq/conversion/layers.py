@@ -13,6 +13,7 @@ from torch import Tensor, nn
 import snnq
 from snnq.conversion.activity import Train
 from snnq.neurons.base import Neuron
+from snnq.quant.ste import ROUNDING
 
 
 class SpikingActivation(nn.Module):
@@ -20,6 +21,7 @@ class SpikingActivation(nn.Module):
 
     coding = "none"
     group_axis = False
+    unit: float | None = None  # what one spike is worth, in integer codes of the activation it replaced
 
     def __init__(self, neuron: Neuron, *, steps: int, source: str):
         super().__init__()
@@ -27,9 +29,10 @@ class SpikingActivation(nn.Module):
         self.steps = steps
         self.source = source  # the replaced activation, for reports
 
-    def fire(self, current: Tensor) -> Train:
+    def fire(self, current: Tensor, *, record: bool = True) -> Train:
         """Spikes for one window from the integrated input current ``[B, ...]``, step by step through the neuron
-        (layer-by-layer codings)."""
+        (layer-by-layer codings). ``record=False``: nobody reads the individual spikes (an inference without an
+        `Activity`); a layer may then leave them out of the train and keep what its synapses read."""
         raise NotImplementedError
 
     def closed_form(self, current: Tensor) -> Train:
@@ -70,8 +73,9 @@ class RateActivation(SpikingActivation):
         neuron = snnq.neuron("if", threshold=step, threshold_code=1, bits=bits, reset="subtract")
         super().__init__(neuron, steps=steps, source=source)
         self.step, self.levels = step, levels
+        self.unit = step
 
-    def fire(self, current: Tensor) -> Train:
+    def fire(self, current: Tensor, *, record: bool = True) -> Train:
         self.neuron.reset_state()
         spikes = self.neuron(self.pulse(current, self.steps))
         return Train(spikes * self.step, spikes, spikes.sum(0) * self.step)
@@ -87,25 +91,36 @@ class RateActivation(SpikingActivation):
 
 class ScatterGatherActivation(SpikingActivation):
     r"""Scatter (S1): a stateless group of ``N`` sub-neurons with thresholds ``(k - 1/2) s``, ``k = 1..N``, fires
-    the thermometer code of ``clip(round(V / s), 0, N)`` in one step (each sub-neuron at most once); the next layer
-    gathers the group's count through ternary synapses."""
+    the thermometer code of ``clip(R(V / s), 0, N)`` in one step (each sub-neuron at most once); the next layer
+    gathers the group's count through ternary synapses.
+
+    ``R`` is the activation quantizer's rounding, and with it the tie rule of the levels (`TIE_RULES` of the
+    ``sg_stateless`` neuron): ``half_up`` (``R(v) = floor(v + 1/2)``: level ``k`` fires when ``V >= (k - 1/2) s``) or
+    ``half_even`` (S1's ``tf.round``: level ``k`` fires when ``V > (k - 1/2) s``, and at equality only for even
+    ``k``). The neuron computes ``R(V / s)`` with the quantizer's own division, so the count equals the quantized
+    ANN's code ``clip(R(V / s), 0, N)`` for every float ``V``, ties included."""
 
     coding = "scatter_gather"
     group_axis = True
 
-    def __init__(self, *, step: float, levels: int, source: str):
+    def __init__(self, *, step: float, levels: int, source: str, rounding: str = "half_up"):
         bits = max(2, levels.bit_length() + 1)
-        neuron = snnq.neuron("sg_stateless", levels=levels, threshold=step, spacing=step, scale=step, bits=bits)
+        neuron = snnq.neuron("sg_stateless", levels=levels, threshold=step, spacing=step, scale=step, bits=bits, rounding=rounding)
         super().__init__(neuron, steps=1, source=source)
-        self.step, self.levels = step, levels
+        self.step, self.levels, self.rounding = step, levels, rounding
+        self.unit = step
 
-    def fire(self, current: Tensor) -> Train:
+    def fire(self, current: Tensor, *, record: bool = True) -> Train:
         self.neuron.reset_state()
+        if not record:  # every sub-neuron's comparison, added per group without storing each spike
+            counts = self.neuron.group_counts(current.unsqueeze(0))
+            return Train(counts * self.step, None, counts.sum(0) * self.step)
         spikes = self.neuron(current.unsqueeze(0))  # [1, B, ..., N]
-        return Train(spikes.sum(-1) * self.step, spikes, spikes.sum((0, -1)) * self.step)
+        counts = spikes.sum(-1)  # each group's spikes of the step
+        return Train(counts * self.step, spikes, counts.sum(0) * self.step)
 
     def closed_form(self, current: Tensor) -> Train:
-        count = torch.div(current, self.step).add_(0.5).floor_().clamp_(0, self.levels)
+        count = ROUNDING[self.rounding](torch.div(current, self.step)).clamp_(0, self.levels)
         return Train(summed=count * self.step, counted=count)
 
     def spike_record(self, train: Train) -> Tensor:
@@ -124,9 +139,10 @@ class TTFSActivation(SpikingActivation):
         neuron = snnq.neuron("ttfs", window=levels, threshold=x_max, rounding=rounding)
         super().__init__(neuron, steps=levels, source=source)
         self.x_max, self.levels = x_max, levels
+        self.unit = x_max * 2.0 ** -(levels - 1)  # a spike at step t is worth 2^(levels - 1 - t) units
         self.register_buffer("values", x_max * torch.exp2(-torch.arange(levels, dtype=torch.float32)), persistent=False)
 
-    def fire(self, current: Tensor) -> Train:
+    def fire(self, current: Tensor, *, record: bool = True) -> Train:
         self.neuron.reset_state()
         spikes = self.neuron(self.pulse(current, 2 * self.steps))[self.steps :]  # the firing window
         values = spikes * self.values.to(spikes.dtype).reshape(-1, *[1] * (spikes.dim() - 1))
@@ -168,3 +184,26 @@ class QCFSActivation(SpikingActivation):
         self.neuron.reset_state()
         spikes = self.neuron(currents.values)
         return Train(spikes * self.clip, spikes)
+
+
+class OffChipLayer(nn.Module):
+    r"""A synaptic layer computed off chip, in the host's precision: S1's full-precision first and output layers
+    (``model.off_chip_layers()``).
+
+    ``forward(x) = layer(x)``: the wrapped module's own float operation on what reaches it (the window's integral
+    ``sum_t values[t]``, i.e. spike counts times their value, for spikes), exactly as the quantized ANN and its
+    integer reference compute it. It is no synapse of the spiking network: the spiking network's synaptic counts
+    and the hardware mapping (`snnq.conversion.to_ir`) leave it out; it stays in the end-to-end outputs and in
+    `snnq.verify`.
+    """
+
+    def __init__(self, layer: nn.Module, *, source: str):
+        super().__init__()
+        self.layer = layer
+        self.source = source
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.layer(x)
+
+    def extra_repr(self) -> str:
+        return f"off chip, source={self.source!r}"

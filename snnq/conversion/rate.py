@@ -17,7 +17,8 @@ class RateConverter(Converter):
     window of ``N = 2^b - 1`` steps, produced by integer IF neurons that fire after their layer's window has been
     integrated (no "unevenness" error: see `RateActivation`). Weights stay integer codes (the synapses).
 
-    The converted network's outputs equal the quantized ANN's bit for bit (checked by `snnq.verify`).
+    The converted network's outputs equal the quantized ANN's integer reference (`IntegerReference`) bit for bit,
+    and so do its synaptic accumulators (checked by `snnq.verify`).
 
     Args:
         steps: window length ``T``; default the largest activation code ``N``. A shorter window cannot carry the

@@ -20,11 +20,11 @@ class TTFSConverter(Converter):
     fires once, at ``t = e``, in the window after its layer integrated its input; max-pooling keeps the earliest
     spike. With logarithmic weights (``log2`` codes) each synaptic event is a shift and an add.
 
-    On the ``window`` simulation the outputs equal the network's own float32 outputs bit for bit. On the
-    ``step`` simulation every spike's current is added step by step in float64 (exact for these sums of powers of
-    two): the result equals the network evaluated in exact arithmetic, and can differ from its float32
-    evaluation where float32 rounded a layer's sum across a spike-time threshold (`snnq.verify` counts and
-    bounds those differences).
+    A spike at step ``t`` is ``2^(T-1-t)`` integer units of ``x_max 2^-(T-1)``, and a log2 weight an integer power of
+    two times its step, so every synaptic layer is an exact integer accumulator (`IntegerSynapse`): the outputs
+    equal the network's integer reference (`IntegerReference`) bit for bit. The network's own float32 evaluation
+    can differ from it where float32 rounded a layer's sum across a spike-time threshold (`snnq.verify` reports
+    that distance as ``float_ann_*``).
 
     Args:
         steps: the window ``T``; default each activation's own level count, and it must equal it.

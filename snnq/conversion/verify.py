@@ -1,4 +1,12 @@
-"""`snnq.verify`: does a converted network compute what the quantized ANN computes? Counted, not assumed."""
+"""`snnq.verify`: does a converted network compute what the quantized ANN computes? Counted, not assumed.
+
+The reference is the quantized ANN's integer computation (`IntegerReference`): per synaptic layer an exact integer
+accumulator, and float outputs derived from it by one stated operation that the spiking network applies too. The
+check compares every synaptic layer's accumulators as integers and the outputs bit for bit, on the event-by-event
+``step`` simulation by default; only that simulation supports an exactness claim (`VerificationReport.exact`).
+The float32 ANN is run too and its distance from the reference reported (``float_ann_*``): a float bias or a scale
+the integers cannot carry makes the float network's last bits depend on the BLAS's summation order.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ from tqdm.auto import tqdm
 
 from snnq.conversion.activity import Activity
 from snnq.conversion.network import SpikingNetwork
+from snnq.conversion.reference import IntegerReference
 from snnq.quant.apply import QuantizedActivation
 
 MAX_LISTED_VALUES = 256
@@ -26,11 +35,14 @@ MAX_LISTED_VALUES = 256
 class VerificationReport:
     """How a spiking network's outputs and activity compare with the network it was converted from.
 
-    ``logit_mismatches`` counts samples whose outputs differ at all (bit for bit); ``class_mismatches`` those whose
-    predicted class differs. ``layer_max_abs_difference`` compares, per neuron layer, the activation the spikes
-    stand for with the ANN's activation at that layer. ``synaptic_values`` lists the distinct values stored in the
-    synapses (``{-1, 0, 1}`` for ternary synapses); ``max_spikes_per_step`` is the most spikes any (sub-)neuron
-    emitted in one time step.
+    ``logit_mismatches`` counts samples whose outputs differ at all (bit for bit) from the quantized ANN's integer
+    reference; ``class_mismatches`` those whose predicted class differs. ``accumulator_mismatches`` counts, per
+    synaptic layer, the integer accumulator entries that differ (``unchecked_layers``: reference layers the spiking
+    network did not compute in integers). ``layer_max_abs_difference`` compares, per neuron layer, the activation
+    the spikes stand for with the ANN's activation at that layer. ``synaptic_values`` lists the distinct values the
+    simulated synapses held (``[-1, 0, 1]`` for ternary synapses); ``max_spikes_per_step`` is the most spikes any
+    (sub-)neuron emitted in one time step, as recorded from the neurons' spikes (in ``window`` mode, from the
+    closed form's reconstruction). ``float_ann_*``: how the float32 ANN's own outputs differ from the reference.
     """
 
     coding: str
@@ -43,6 +55,11 @@ class VerificationReport:
     max_abs_logit_difference: float = 0.0
     ann_correct: int | None = None
     snn_correct: int | None = None
+    accumulator_mismatches: dict[str, int] = field(default_factory=dict)
+    unchecked_layers: list[str] = field(default_factory=list)
+    float_ann_logit_mismatches: int = 0
+    float_ann_class_mismatches: int = 0
+    float_ann_max_abs_difference: float = 0.0
     layer_max_abs_difference: dict[str, float] = field(default_factory=dict)
     layers: list[dict[str, Any]] = field(default_factory=list)
     synaptic_operations: dict[str, float] = field(default_factory=dict)
@@ -54,7 +71,11 @@ class VerificationReport:
 
     @property
     def exact(self) -> bool:
-        return self.samples > 0 and self.logit_mismatches == 0
+        """Equal to the integer reference on every sample, output and accumulator, in the event-by-event simulation."""
+        return (
+            self.mode == "step" and self.samples > 0 and self.logit_mismatches == 0 and not self.unchecked_layers
+            and sum(self.accumulator_mismatches.values()) == 0
+        )
 
     @property
     def ann_accuracy(self) -> float | None:
@@ -95,21 +116,25 @@ def verify(
     snn: SpikingNetwork,
     loader: Iterable[Any],
     *,
-    mode: str = "window",
+    mode: str = "step",
     max_batches: int | None = None,
     progress: bool = True,
 ) -> VerificationReport:
-    """Runs ``model`` (the quantized ANN, in eval mode) and ``snn`` on every batch of ``loader`` and compares them.
+    """Runs ``model`` (the quantized ANN), its integer reference and ``snn`` on every batch of ``loader`` and
+    compares them.
 
-    ``loader`` yields inputs or ``(inputs, labels)`` pairs; with labels the report holds both accuracies.
-    ``mode`` is the network's simulation mode (``window`` or ``step``, see `SpikingNetwork`).
+    ``loader`` yields inputs or ``(inputs, labels)`` pairs; with labels the report holds both accuracies (the ANN's
+    from its integer reference). ``mode`` is the network's simulation mode: ``step`` (default: every neuron
+    simulated, every spike accumulated through the integer synapses) or ``window`` (a fast check whose spike
+    counts come from the closed form; it supports no exactness claim).
     """
     was_training = model.training
     model.eval()
+    reference = IntegerReference(model)
     captured: dict[str, Tensor] = {}
     hooks = [
         module.register_forward_hook(lambda _m, _i, out, name=name: captured.__setitem__(name, out.detach()))
-        for name, module in model.named_modules()
+        for name, module in reference.graph_module.named_modules()
         if isinstance(module, QuantizedActivation)
     ]
     activity = Activity(keep_activations=True)
@@ -120,9 +145,12 @@ def verify(
                 break
             inputs, labels = (batch[0], batch[1]) if isinstance(batch, (tuple, list)) else (batch, None)
             with torch.no_grad():
-                expected = model(inputs)
+                expected = reference(inputs)
+                float_ann = model(inputs)
                 got = snn(inputs, mode=mode, activity=activity)
             _compare(report, expected, got, labels)
+            _compare_accumulators(report, reference.accumulators, activity.accumulators)
+            _compare_float_ann(report, expected, float_ann)
             for name, activation in captured.items():
                 if name in activity.activations:
                     difference = float((activity.activations[name] - activation).abs().max())
@@ -146,6 +174,25 @@ def _compare(report: VerificationReport, expected: Tensor, got: Tensor, labels: 
         report.snn_correct = (report.snn_correct or 0) + int((got.argmax(1) == labels).sum())
 
 
+def _compare_accumulators(report: VerificationReport, expected: dict[str, Tensor], got: dict[str, Tensor]) -> None:
+    for name, accumulator in expected.items():
+        if name not in got:
+            if name not in report.unchecked_layers:
+                report.unchecked_layers.append(name)
+            continue
+        same_shape = got[name].shape == accumulator.shape
+        differing = int((got[name].to(torch.int64) != accumulator.to(torch.int64)).sum()) if same_shape else accumulator.numel()
+        report.accumulator_mismatches[name] = report.accumulator_mismatches.get(name, 0) + differing
+    got.clear()  # a layer that is not computed again on the next batch must not pass on this batch's values
+
+
+def _compare_float_ann(report: VerificationReport, expected: Tensor, float_ann: Tensor) -> None:
+    flat_expected, flat_float = expected.flatten(1), float_ann.flatten(1)
+    report.float_ann_logit_mismatches += int((flat_expected != flat_float).any(1).sum())
+    report.float_ann_class_mismatches += int((expected.argmax(1) != float_ann.argmax(1)).sum())
+    report.float_ann_max_abs_difference = max(report.float_ann_max_abs_difference, float((flat_expected - flat_float).abs().max()))
+
+
 def _summarise_activity(report: VerificationReport, snn: SpikingNetwork, activity: Activity) -> None:
     report.layers = [layer.summary() for layer in activity.layers.values()]
     report.spikes_per_inference = sum(layer["spikes_per_inference"] for layer in report.layers)
@@ -153,9 +200,5 @@ def _summarise_activity(report: VerificationReport, snn: SpikingNetwork, activit
     report.synaptic_operations = dict(activity.synaptic_operations)
     report.synaptic_operations_per_inference = sum(activity.synaptic_operations.values()) / max(report.samples, 1)
     report.per_neuron_spikes = activity.per_neuron_arrays()
-    for name, codes in snn.synapse_values.items():
-        if codes is None:
-            continue
-        values = torch.unique(codes.sign() if snn.ternary else codes)  # ternary: the unit synapses' values
-        listed = values.tolist()
+    for name, listed in activity.synaptic_values.items():  # what the simulated synapses held
         report.synaptic_values[name] = listed if len(listed) <= MAX_LISTED_VALUES else {"count": len(listed), "min": listed[0], "max": listed[-1]}

@@ -52,6 +52,50 @@ def random_crop_flip(
     return crop_flip(images, offsets[0], offsets[1], flips, padding=padding)
 
 
+def random_crop(
+    images: Tensor, size: int, *, padding: int = 0, flip: bool = False, generator: torch.Generator | None = None
+) -> Tensor:
+    """A ``size x size`` window of each image ``[B, C, H, W]`` at a uniformly random position (after zero padding
+    by ``padding``), mirrored left-right with p = 1/2 when ``flip``; independently per image, on the batch's device.
+
+    With ``padding=0`` it is TensorFlow's ``tf.random_crop(img, [size, size, C])`` (S1's CIFAR-10 training crops).
+    """
+    _check_size(images, size, padding)
+    batch, _, height, width = images.shape
+    draw_on = generator.device if generator is not None else images.device
+    offsets_y = torch.randint(0, height + 2 * padding - size + 1, (batch,), generator=generator, device=draw_on)
+    offsets_x = torch.randint(0, width + 2 * padding - size + 1, (batch,), generator=generator, device=draw_on)
+    if flip:
+        flips = torch.rand(batch, generator=generator, device=draw_on) < 0.5
+    else:
+        flips = torch.zeros(batch, dtype=torch.bool, device=draw_on)
+    padded = F.pad(images, (padding, padding, padding, padding)) if padding else images
+    device = images.device
+    rows = offsets_y.to(device).view(batch, 1) + torch.arange(size, device=device)
+    cols = offsets_x.to(device).view(batch, 1) + torch.arange(size, device=device)
+    cols = torch.where(flips.to(device).view(batch, 1), cols.flip(1), cols)
+    index = torch.arange(batch, device=device).view(batch, 1, 1)
+    return padded[index, :, rows.view(batch, size, 1), cols.view(batch, 1, size)].permute(0, 3, 1, 2).contiguous()
+
+
+def center_crop(images: Tensor, size: int) -> Tensor:
+    """The central ``size x size`` window of each image ``[B, C, H, W]``: rows and columns from
+    ``(H - size) // 2`` (TensorFlow's ``resize_image_with_crop_or_pad`` to a smaller size: S1's test crops)."""
+    _check_size(images, size, 0)
+    top, left = (images.shape[2] - size) // 2, (images.shape[3] - size) // 2
+    return images[:, :, top : top + size, left : left + size].contiguous()
+
+
+def _check_size(images: Tensor, size: int, padding: int) -> None:
+    _check_batch(images)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ConfigError(f"crop: size={size!r} is invalid; expected an integer >= 1")
+    if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
+        raise ConfigError(f"crop: padding={padding!r} is invalid; expected an integer >= 0")
+    if size > min(images.shape[2], images.shape[3]) + 2 * padding:
+        raise ConfigError(f"crop: size {size} exceeds the {images.shape[2]}x{images.shape[3]} images (padding {padding})")
+
+
 def to_float(images: Tensor, *, mean: Sequence[float] | None = None, std: Sequence[float] | None = None) -> Tensor:
     """uint8 images ``[B, C, H, W]`` as float32 in [0, 1], then ``(x - mean) / std`` per channel when given."""
     _check_batch(images)

@@ -61,6 +61,7 @@ class CIFAR10DataModule(ImageDataModule):
         normalize: bool = True,
         padding: int = 4,
         flip: bool | None = None,
+        crop: int | None = None,
     ):
         super().__init__(
             data_dir,
@@ -76,6 +77,7 @@ class CIFAR10DataModule(ImageDataModule):
             normalize=normalize,
             padding=padding,
             flip=flip,
+            crop=crop,
         )
         if layout not in LAYOUTS:
             raise UnknownNameError("CIFAR-10 layout", layout, LAYOUTS)

@@ -42,6 +42,7 @@ class CIFAR100DataModule(ImageDataModule):
         normalize: bool = True,
         padding: int = 4,
         flip: bool | None = None,
+        crop: int | None = None,
     ):
         super().__init__(
             data_dir,
@@ -57,6 +58,7 @@ class CIFAR100DataModule(ImageDataModule):
             normalize=normalize,
             padding=padding,
             flip=flip,
+            crop=crop,
         )
         self.verify_md5 = bool(verify_md5)
 

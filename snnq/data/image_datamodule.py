@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from snnq.data.augment import random_crop_flip, to_float
+from snnq.data.augment import center_crop, random_crop, random_crop_flip, to_float
 from snnq.data.datamodule import SnnqDataModule
 from snnq.data.image_dataset import ImageTensorDataset, check_images
 from snnq.errors import ConfigError
@@ -31,6 +31,10 @@ class ImageDataModule(SnnqDataModule):
         padding: crop padding of the augmentation.
         flip: random horizontal flips in the augmentation; None takes the data set's usual choice (on for CIFAR,
             off for digits, whose mirror images are other symbols).
+        crop: None keeps the whole image; an integer ``c`` feeds the network ``c x c`` crops: at a random position
+            (of the image zero-padded by ``padding``, flipped as ``flip`` says) for training batches when ``augment``
+            is on, the central window otherwise (S1's CIFAR-10: ``crop=24, padding=0``, random for training,
+            central for test).
     """
 
     #: ``(C, H, W)`` of every image
@@ -58,6 +62,7 @@ class ImageDataModule(SnnqDataModule):
         normalize: bool = True,
         padding: int = 4,
         flip: bool | None = None,
+        crop: int | None = None,
     ):
         super().__init__(
             data_dir,
@@ -76,6 +81,10 @@ class ImageDataModule(SnnqDataModule):
             raise ConfigError(f"{self.name}: padding={padding!r} is invalid; expected an integer >= 0")
         self.padding = padding
         self.flip = self.default_flip if flip is None else bool(flip)
+        side = min(self.image_shape[1:]) if self.image_shape[0] else None
+        if crop is not None and (isinstance(crop, bool) or not isinstance(crop, int) or crop < 1 or (side is not None and crop > side)):
+            raise ConfigError(f"{self.name}: crop={crop!r} is invalid; expected None or an integer in [1, {side}]")
+        self.crop = crop
         self.classes: list[str] = []
         self._generators: dict[str, torch.Generator] = {}
 
@@ -95,7 +104,12 @@ class ImageDataModule(SnnqDataModule):
         """``(uint8 images, labels)`` -> ``(float32 images, labels)``, augmented when ``train`` and ``augment``."""
         images, labels = batch
         check_images(images, self.image_shape, where=f"{self.name} batch")
-        if train and self.augment:
+        if self.crop is not None:
+            if train and self.augment:
+                images = random_crop(images, self.crop, padding=self.padding, flip=self.flip, generator=self._generator(images.device))
+            else:
+                images = center_crop(images, self.crop)
+        elif train and self.augment:
             images = random_crop_flip(images, padding=self.padding, flip=self.flip, generator=self._generator(images.device))
         if self.normalize:
             return to_float(images, mean=self.mean, std=self.std), labels

@@ -12,7 +12,8 @@ A straight sequence (what `snnq train` runs for every job); every step reads its
 5. ``convert``: `snnq.convert` and `snnq.verify` on the test set; the exact integer IR (``network.ir.npz``,
    ``hw_inputs.npz``) when the network has one; ``sweep_steps``: accuracy against T;
 6. ``robustness``: accuracy under input noise; ``hardware``: a hardware report for the preset;
-7. ``results.json``, written once, atomically, at the end.
+7. ``results.json``, written once, atomically, at the end, with the run's ``status`` (``failed`` when the integer
+   IR or the hardware report failed; ``failures`` says why) and ``verdict`` (`snnq.experiment.verdicts`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from torch import nn
 from snnq.errors import ConfigError
 from snnq.experiment.results import SCHEMA_VERSION, compare_with_paper, environment, write_json
 from snnq.experiment.safety import check_targets, instantiate, to_plain
+from snnq.experiment.verdicts import failures, run_verdict
 from snnq.quant.apply import quantize_, quantized_weights
 from snnq.quant.config import QuantConfig
 from snnq.registry import MODELS
@@ -41,11 +43,19 @@ QUANTIZE_FROM = ("scratch", "float")
 TRAINER_DEFAULTS = {"inference_mode": False, "enable_model_summary": False, "num_sanity_val_steps": 0}
 
 
-def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
-    """Runs the recipe ``cfg`` in ``run_dir``; returns (and writes) its results."""
+def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any] | None:
+    """Runs the recipe ``cfg`` in ``run_dir``; returns (and writes) its results.
+
+    In a multi-process fit (``trainer.devices=N trainer.strategy=ddp``, `snnq.lit.distributed`) every process
+    trains; only global rank 0 converts, verifies, exports and writes results: the other ranks return None
+    after training and write nothing into ``run_dir``."""
     start = time.perf_counter()
     check_targets(cfg)
     plain = to_plain(cfg)
+    from snnq.lit.distributed import check_strategy_for, check_trainer_options, is_global_zero
+
+    check_trainer_options(plain.get("trainer") or {})
+    check_strategy_for(plain.get("trainer") or {}, quantized=bool(plain.get("quant")))
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     task = plain.get("task", "ann")
@@ -72,9 +82,15 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         model.load_state_dict(float_model.state_dict())
     quant = plain.get("quant") or {}
     if quant:
-        apply_quantization(model, quant)
+        try:
+            apply_quantization(model, quant)
+        except ConfigError as error:  # name the config group: quant: <quantizer>: <option> is invalid
+            raise ConfigError(f"quant: {error}") from error
         calibrate(model, data, task, plain)
-    accuracy, metrics["train_epoch_seconds"] = _fit_and_test(model, data, plain, run_dir, task)
+    training: dict[str, Any] = {}
+    accuracy, metrics["train_epoch_seconds"] = _fit_and_test(model, data, plain, run_dir, task, training)
+    if not is_global_zero():  # rank 0 alone converts, verifies, exports and writes the results
+        return None
     metrics["snn_accuracy" if task == "snn" else "quantized_accuracy" if quant else "float_accuracy"] = accuracy
     metrics.update(memory(model))
     results: dict[str, Any] = {
@@ -87,6 +103,7 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
         "quantizers": quant or None,
         "converter": None,
         "steps": None,
+        "training": training,  # processes, strategy, nodes; replicas_identical: quantizer/neuron state equal on every rank
     }
     snn = None
     method = (plain.get("convert") or {}).get("method")
@@ -105,6 +122,9 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any]:
                 metrics[name] = metrics["float_accuracy"] - metrics[key]
     results["metrics"] = metrics
     results["paper"] = compare_with_paper(metrics, list(plain.get("expected") or []))
+    results["failures"] = failures(results)  # conversion to the integer network or hardware report that failed
+    results["status"] = "failed" if results["failures"] else "completed"
+    results["verdict"] = run_verdict(results)  # pass only when every expected figure passes
     results["environment"] = environment(plain["seed"], time.perf_counter() - start)
     write_json(run_dir / "results.json", results)
     return results
@@ -169,13 +189,17 @@ def _spiking_module(model: nn.Module, data: Any, plain: dict[str, Any]) -> Any:
     return SpikingClassifier(model, num_classes=_num_classes(data, plain), encoder=encoder, optimizer=plain.get("optimizer"), schedule=plain.get("schedule", "none"))
 
 
-def _fit_and_test(model: nn.Module, data: Any, plain: dict[str, Any], run_dir: Path, task: str) -> tuple[float, float | None]:
+def _fit_and_test(model: nn.Module, data: Any, plain: dict[str, Any], run_dir: Path, task: str,
+                  training: dict[str, Any] | None = None) -> tuple[float, float | None]:
     """Trains ``model`` (resuming from ``run_dir/checkpoints/last.ckpt`` when there is one) and tests it:
-    ``(test accuracy, median seconds per training epoch of this call; None when it trained no epoch)``."""
+    ``(test accuracy, median seconds per training epoch of this call; None when it trained no epoch)``.
+    ``training``, when given, receives how it trained: processes, strategy, nodes, replicas_identical."""
     from lightning.pytorch import Trainer
     from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
     from snnq.lit import EpochTimer, QATClassifier, QuantizerEpochCallback
+    from snnq.lit.distributed import QuantizerSync, batchnorm_classes, restore_batchnorm
 
     if task == "snn":
         if plain.get("compile"):
@@ -190,17 +214,29 @@ def _fit_and_test(model: nn.Module, data: Any, plain: dict[str, Any], run_dir: P
     options.setdefault("enable_progress_bar", sys.stderr.isatty())  # bars for people, not for log files
     loggers = _loggers(options.pop("loggers", ["csv"]), run_dir)
     checkpoints = run_dir / "checkpoints"
-    timer = EpochTimer()
-    trainer = Trainer(
-        default_root_dir=run_dir, logger=loggers,
-        callbacks=[ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0), QuantizerEpochCallback(), timer],
-        **{**TRAINER_DEFAULTS, **options},
-    )
+    timer, sync = EpochTimer(), QuantizerSync()
+    try:
+        trainer = Trainer(
+            default_root_dir=run_dir, logger=loggers,
+            callbacks=[ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0), QuantizerEpochCallback(), timer, sync],
+            **{**TRAINER_DEFAULTS, **options},
+        )
+    except MisconfigurationException as error:  # Lightning's verdict on trainer.* options, as snnq's one-line error
+        raise ConfigError(f"trainer: {error}") from error
     last = checkpoints / "last.ckpt"
+    batchnorms = batchnorm_classes(model)  # trainer.sync_batchnorm swaps them for SyncBatchNorm during the fit
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")  # num_workers is the user's choice
+        # a multi-process test splits the test set over the processes (an uneven split repeats < N samples); the
+        # exact figures come from rank 0's verification on the whole test set
+        warnings.filterwarnings("ignore", message=r".*`DistributedSampler` with the dataloaders. During `trainer.test\(\)`.*")
         trainer.fit(module, datamodule=data, ckpt_path=str(last) if last.is_file() else None, weights_only=True)
         tested = trainer.test(module, datamodule=data, verbose=False)
+    restore_batchnorm(model, batchnorms)
+    sync.check()
+    if training is not None:
+        training.update(processes=trainer.world_size, nodes=trainer.num_nodes, strategy=str(options.get("strategy", "auto")),
+                        sync_batchnorm=bool(options.get("sync_batchnorm", False)), replicas_identical=sync.identical)
     model.eval()
     return float(tested[0]["test_acc"]), timer.median()
 
@@ -254,13 +290,15 @@ def _convert_and_verify(model: nn.Module, data: Any, plain: dict[str, Any], run_
     device = _device(plain)
     snn = convert(model.to(device), method=spec["method"], **options).to(device)
     batches = _test_batches(data, plain, device)
-    report = verify(model, snn, batches, mode=(plain.get("verify") or {}).get("mode", "step"), progress=True)
+    report = verify(model, snn, batches, mode=(plain.get("verify") or {}).get("mode", "step"), progress=sys.stderr.isatty())
     report.save(run_dir / "verify.json")
     results["converter"] = {"method": spec["method"], "options": options}
     results["steps"] = snn.steps
     results["dataset"]["samples"] = report.samples
     metrics.update(
         snn_accuracy=report.snn_accuracy, logit_mismatches=report.logit_mismatches, class_mismatches=report.class_mismatches,
+        accumulator_mismatches=sum(report.accumulator_mismatches.values()), verified_exact=report.exact, verify_mode=report.mode,
+        float_ann_logit_mismatches=report.float_ann_logit_mismatches,
         spikes_per_inference=report.spikes_per_inference, synaptic_operations_per_inference=report.synaptic_operations_per_inference,
         max_spikes_per_step=report.max_spikes_per_step, latency_steps=report.latency_steps,
     )
@@ -276,6 +314,7 @@ def _convert_and_verify(model: nn.Module, data: Any, plain: dict[str, Any], run_
 def _export_ir(snn: Any, batches: list[Any], run_dir: Path, plain: dict[str, Any]) -> dict[str, Any]:
     """``network.ir.npz`` with activity measured on test inputs, and those inputs as ``hw_inputs.npz``."""
     from snnq.conversion import input_codes, to_ir
+    from snnq.conversion.to_ir import chip_output
     from snnq.errors import ConversionError
     from snnq.hardware import calibrate as calibrate_ir
     from snnq.hardware import save_ir
@@ -297,7 +336,7 @@ def _export_ir(snn: Any, batches: list[Any], run_dir: Path, plain: dict[str, Any
     integer = simulate(network, inputs)
     scores = integer.scores.astype(np.float64) * np.asarray(network.metadata["output_unit"])
     with torch.no_grad():
-        matches = int(np.all(scores == snn(images).double().numpy(), axis=tuple(range(1, scores.ndim))).sum())
+        matches = int(np.all(scores == chip_output(snn, network, images), axis=tuple(range(1, scores.ndim))).sum())
     return {"written": True, "exact": bool(network.metadata["exact"]), "samples": count, "integer_matches_snn": matches}
 
 

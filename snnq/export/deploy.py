@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from snnq.export import deploy_runner
-from snnq.export.errors import DeploymentError, ExportError
+from snnq.export.errors import DeploymentError, ExportError, refuse_level_thresholds
 from snnq.export.memfile import mem_text, signed_bits
 from snnq.hardware.errors import IRError
 from snnq.hardware.ir import LAYER_KINDS, Layer, Network, Neuron, WeightedLayer
@@ -144,6 +144,7 @@ def _layer_entry(writer: _Writer, layer: Layer) -> dict[str, Any]:
 
 def deployment_manifest(network: Network) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, str]]:
     """``(manifest without checksums, arrays for network.npz, .mem texts by path)`` of ``network``."""
+    refuse_level_thresholds(network, "the deployment package")
     writer = _Writer()
     layers = [_layer_entry(writer, layer) for layer in network.layers]
     metadata = dict(network.metadata)

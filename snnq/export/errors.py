@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
 
 from snnq.errors import SnnqError
 
 
 class ExportError(SnnqError, ValueError):
     """A network or option that an exporter cannot write (the message says why and what would be valid)."""
+
+
+def refuse_level_thresholds(network: Any, exporter: str) -> None:
+    """Raises `ExportError` when ``network`` has neurons with per-level thresholds or a polarity (batch norm folded
+    into S1's neurons, `snnq.hardware.ir.Neuron`), which ``exporter`` does not write yet: it would otherwise
+    describe other neurons than the IR simulates."""
+    folded = [layer.name for layer in network.layers
+              if getattr(layer, "neuron", None) is not None
+              and (layer.neuron.level_thresholds is not None or np.any(np.asarray(layer.neuron.polarity) != 1))]
+    if folded:
+        raise ExportError(f"{exporter}: layers {', '.join(folded)} have per-level neuron thresholds (batch norm folded "
+                          f"into the neurons); {exporter} writes only theta + k spacing thresholds, so it refuses them")
 
 
 class DeploymentError(SnnqError, ValueError):

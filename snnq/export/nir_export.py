@@ -51,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from snnq.export.errors import ExportError, NIRUnsupportedError
+from snnq.export.errors import ExportError, NIRUnsupportedError, refuse_level_thresholds
 from snnq.hardware.ir import INPUT, AvgPool2d, Conv2d, Dense, Flatten, Layer, MaxPool2d, Network, Neuron, WeightedLayer
 
 DT = 1e-4
@@ -405,6 +405,7 @@ def portability(network: Network, form: str, *, magnitude: int = 0) -> dict[str,
 
 def nir_graph(network: Network, *, form: str = "auto", dtype: type | None = None) -> Any:
     """The NIR graph of an IR ``network`` (see the module docstring); ``dtype``: float32 when every value fits 2^24, else float64."""
+    refuse_level_thresholds(network, "NIR export")
     if form == "auto":
         form = default_form(network)
     if form not in FORMS:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from snnq.export.errors import CosimError
+from snnq.export.errors import CosimError, refuse_level_thresholds
 from snnq.export.memfile import signed_bits
 from snnq.hardware.ir import INPUT, AvgPool2d, Conv2d, Dense, Flatten, Layer, MaxPool2d, Network, WeightedLayer
 
@@ -135,6 +135,7 @@ def _value_bound(network: Network, layer: Layer, source_bound: int) -> int:
 
 def plan_passes(network: Network, params: CoreParameters) -> list[Pass]:
     """The passes that run ``network`` on a core of size ``params`` (see the module docstring); `CosimError` lists what does not fit."""
+    refuse_level_thresholds(network, "the Verilog reference core")
     problems: list[tuple[str, str, str]] = []
     passes: list[Pass] = []
     geometry = {INPUT: _geometry(network.input_shape)}

@@ -13,7 +13,8 @@ digital crossbar tiles, S0/S1), ``fpga`` (event-driven accelerator on an FPGA bo
 """
 
 from snnq.hardware.builder import NetworkBuilder
-from snnq.hardware.check import CheckResult, format_checks, run_checks
+from snnq.hardware.check import CheckResult, run_checks
+from snnq.hardware.check_table import format_checks, write_checks_json
 from snnq.hardware.crossbar import CrossbarBackend, CrossbarSpec, NonIdealSpec, TileMapping, map_network
 from snnq.hardware.digital import DigitalBackend, DigitalSpec
 from snnq.hardware.errors import IRError, MappingError, ResourceError
@@ -39,5 +40,5 @@ __all__ = [
     "Neuron", "NonIdealSpec", "PAPER_NETWORKS", "Preset", "ResourceError", "SYNAPSES", "SimulationResult",
     "SweepResult", "TileMapping", "WeightedLayer", "calibrate", "fit_preset", "format_checks", "lenet5", "load_ir",
     "load_preset", "map_network", "paper_network", "pareto_front", "plot_pareto", "preset_names", "rate_encode",
-    "resnet18", "run_checks", "save_ir", "simulate", "sweep", "vgg", "write_pareto", "write_report",
+    "resnet18", "run_checks", "save_ir", "simulate", "sweep", "vgg", "write_checks_json", "write_pareto", "write_report",
 ]

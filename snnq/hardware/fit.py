@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 
 from snnq.errors import ConfigError
-from snnq.hardware.check import NetworkCache, modelled_value
+from snnq.hardware.modelled import NetworkCache, modelled_value
 from snnq.hardware.presets import Preset
 from snnq.hardware.spec import get_path, with_overrides
 

@@ -47,13 +47,16 @@ class Layer(_ArrayEquality):
         if expected != self.output_shape:
             raise IRError(f"{self.kind} layer {self.name!r}: output_shape {self.output_shape} does not follow from its parameters (expected {expected})")
         if self.neuron is not None:
-            for field in ("threshold", "initial", "spacing"):
+            for field in ("threshold", "initial", "spacing", "polarity"):
                 theta = np.asarray(getattr(self.neuron, field))
                 if theta.ndim == 1 and theta.shape[0] != self.output_shape[0] or theta.ndim > 1 and theta.shape != self.output_shape:
                     raise IRError(f"{self.name}: {field} shape {theta.shape} is neither per channel ({self.output_shape[0]},) nor per element {self.output_shape}")
             steps = self.neuron.step_thresholds
             if steps is not None and steps.ndim == 2 and steps.shape[1] != self.output_shape[0]:
                 raise IRError(f"{self.name}: step_thresholds shape {steps.shape} is not (T, {self.output_shape[0]})")
+            table = self.neuron.level_thresholds
+            if table is not None and table.ndim == 2 and table.shape[1] != self.output_shape[0]:
+                raise IRError(f"{self.name}: level_thresholds shape {table.shape} is not (levels, {self.output_shape[0]})")
         if self.activity is not None and self.activity.per_neuron is not None and self.activity.per_neuron.shape != self.output_shape:
             raise IRError(f"{self.name}: activity per_neuron has shape {self.activity.per_neuron.shape}, expected {self.output_shape}")
 

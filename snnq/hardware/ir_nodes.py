@@ -20,7 +20,7 @@ NEURON_KINDS: Mapping[str, str] = MappingProxyType(
     {
         "if": "integrate-and-fire: u += I; spike when u >= theta; reset by subtraction",
         "lif": "leaky IF: u -= u >> leak_shift before integrating, otherwise as 'if'",
-        "sg_stateless": "stateless threshold unit (scatter-and-gather): u = I each step, spike when u >= theta",
+        "sg_stateless": "stateless threshold unit (scatter-and-gather): u = I each step (u = p I with a polarity p), spike when u >= theta (or per-level thresholds)",
         "ttfs": "time-to-first-spike: IF that fires at most once per inference",
     }
 )
@@ -120,6 +120,14 @@ class Neuron(_ArrayEquality):
         sg_stateless: u = I[t];                          s = u >= theta   (no state between steps)
         ttfs:         as if, but a neuron that has fired never fires again in this inference
 
+    An ``sg_stateless`` group with ``level_thresholds`` ``L`` (batch norm folded into the neurons, S1) and
+    ``polarity`` ``p`` in {-1, 1} per channel emits, on the layerwise schedule::
+
+        u = sat(p I);   count = sum_{k=1..levels} [u >= L_k]        (threshold and spacing unused: give 1 and 0)
+
+    i.e. level ``k`` fires when ``I >= L_k`` (``p = 1``) or ``I <= -L_k`` (``p = -1``, a channel whose batch-norm
+    scale is negative: its activation falls as ``I`` grows). ``L`` is non-decreasing in ``k``.
+
     ``sat`` saturates to the signed range of ``membrane_bits``: ``[-2^(m-1), 2^(m-1) - 1]``; ``>>`` is an
     arithmetic shift (floor). Spikes are 0/1.
 
@@ -137,6 +145,11 @@ class Neuron(_ArrayEquality):
         step_thresholds: ``ttfs`` on the layerwise schedule: the threshold of each step of the firing window,
             shape ``(T,)`` or ``(T, C)`` (per channel); the neuron fires once, at the first step whose threshold its
             integrated input reaches.
+        level_thresholds: ``sg_stateless`` on the layerwise schedule: one threshold per level, shape ``(levels,)`` or
+            ``(levels, C)`` (per channel), integers in the signed membrane range (a level may fire at every input,
+            ``L_k`` at the range's bottom, or at none, ``L_k`` above every input the layer can produce).
+        polarity: ``1`` or ``-1``, a scalar or one per channel: the sign the input is multiplied by before the
+            comparison with ``level_thresholds`` (only with them).
     """
 
     kind: str
@@ -147,6 +160,8 @@ class Neuron(_ArrayEquality):
     levels: int = 1
     spacing: int | np.ndarray = 0
     step_thresholds: np.ndarray | None = None
+    level_thresholds: np.ndarray | None = None
+    polarity: int | np.ndarray = 1
 
     def __post_init__(self) -> None:
         _choice("neuron kind", self.kind, NEURON_KINDS)
@@ -164,7 +179,7 @@ class Neuron(_ArrayEquality):
         limit = 2 ** (int(self.membrane_bits) - 1) - 1
         if low < 1 or high > limit:
             raise IRError(f"threshold must be an integer in 1..{limit} for a {self.membrane_bits}-bit membrane, got {low}..{high}")
-        for name in ("initial", "spacing"):  # scalars, or arrays shaped like the threshold
+        for name in ("initial", "spacing", "polarity"):  # scalars, or arrays shaped like the threshold
             value = getattr(self, name)
             if isinstance(value, np.ndarray) and value.ndim > 0:
                 object.__setattr__(self, name, _frozen_array(value, name, integer=True))
@@ -177,7 +192,9 @@ class Neuron(_ArrayEquality):
         for name in ("membrane_bits", "leak_shift", "levels"):
             object.__setattr__(self, name, int(getattr(self, name)))
         spacing = np.asarray(self.spacing)
-        if self.levels < 1 or (self.levels > 1 and (self.kind != "sg_stateless" or int(spacing.min()) < 1)):
+        self._check_level_thresholds(limit)
+        spaced = self.level_thresholds is None  # with a table, threshold and spacing are unused
+        if self.levels < 1 or (spaced and self.levels > 1 and (self.kind != "sg_stateless" or int(spacing.min()) < 1)):
             raise IRError(f"levels={self.levels} > 1 needs an sg_stateless neuron with spacing >= 1, got {self.kind!r}, spacing {self.spacing}")
         if high + (self.levels - 1) * int(spacing.max()) > limit:
             raise IRError(f"the highest threshold of a {self.levels}-level group does not fit {self.membrane_bits} bits")
@@ -189,8 +206,28 @@ class Neuron(_ArrayEquality):
                 raise IRError(f"step_thresholds must lie in 0..{limit} for a {self.membrane_bits}-bit membrane")
             object.__setattr__(self, "step_thresholds", steps)
 
+    def _check_level_thresholds(self, limit: int) -> None:
+        polarity = np.asarray(self.polarity)
+        if not np.isin(polarity, (-1, 1)).all():
+            raise IRError(f"polarity must be 1 or -1 (per channel), got {self.polarity}")
+        if self.level_thresholds is None:
+            if (polarity != 1).any():
+                raise IRError("a polarity of -1 belongs to an sg_stateless neuron with level_thresholds")
+            return
+        table = _frozen_array(self.level_thresholds, "level_thresholds", integer=True)
+        if self.kind != "sg_stateless" or table.ndim not in (1, 2) or table.shape[0] != self.levels:
+            raise IRError(f"level_thresholds belong to sg_stateless neurons, shape (levels,) or (levels, C) with levels={self.levels}; "
+                          f"got {self.kind!r}, shape {table.shape}")
+        if int(table.min()) < -limit - 1 or int(table.max()) > limit:
+            raise IRError(f"level_thresholds must lie in {-limit - 1}..{limit} for a {self.membrane_bits}-bit membrane, got {int(table.min())}..{int(table.max())}")
+        if (np.diff(table, axis=0) < 0).any():
+            raise IRError("level_thresholds must not decrease from one level to the next (a thermometer code)")
+        if polarity.ndim == 1 and table.ndim == 2 and polarity.shape[0] != table.shape[1]:
+            raise IRError(f"polarity has {polarity.shape[0]} channels, level_thresholds {table.shape[1]}")
+        object.__setattr__(self, "level_thresholds", table)
+
     def threshold_for(self, output_shape: tuple[int, ...], field: str = "threshold") -> np.ndarray:
-        """``threshold`` (or ``initial`` / ``spacing``) broadcast to ``output_shape`` (per channel: along axis 0)."""
+        """``threshold`` (or ``initial`` / ``spacing`` / ``polarity``) broadcast to ``output_shape`` (per channel: along axis 0)."""
         theta = np.asarray(getattr(self, field), dtype=np.int64)
         if theta.ndim == 1 and len(output_shape) > 1:
             theta = theta.reshape((-1,) + (1,) * (len(output_shape) - 1))

@@ -125,7 +125,7 @@ def _lookup(document: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     return value
 
 
-def _overrides(run: Path) -> dict[str, str] | None:
+def job_overrides(run: Path) -> dict[str, str] | None:
     """The job's ``key=value`` overrides from Hydra's ``.hydra/overrides.yaml`` (a YAML list of strings)."""
     path = run / ".hydra" / "overrides.yaml"
     if not path.is_file():
@@ -161,7 +161,7 @@ def read_point(run: Path, root: Path, *, accuracy: str = "network", ignore: Sequ
         value = hardware["totals"].get(name)
         if value is not None and math.isfinite(float(value)):
             metrics[name] = float(value)
-    config = _overrides(run)
+    config = job_overrides(run)
     relative = str(run.relative_to(root)) if run != root else run.name
     if config is None:
         config = {"run": relative}

@@ -14,8 +14,14 @@ by ``os.pathsep``) holds::
       table:   {...}              # standard tables (Horowitz 45 nm, device data sheets)
       fitted:  {...}              # fitted to one published figure (each has a `fits` entry)
       assumed: {...}              # engineering assumptions, not from the paper
-    checks: [...]                 # published figures, each `fitted` or `predicted` (see `Check`)
+    checks: [...]                 # published figures, each with a role (see `ROLES` and `Check`)
     fits: [...]                   # which constant is fitted on which check (see `Fit`)
+    derivations: [...]            # which `derived` constant is computed from which check's figure (see `Derivation`)
+    target_choices: [...]         # assumptions made with the published figures in view (see `TargetChoice`)
+
+A check's role is declared once, in the check, and validated against ``fits`` and ``derivations``: ``fitted``
+if and only if a constant is fitted to it, ``derived`` if a constant is computed from it (and none fitted),
+``predicted`` or ``unpublished`` (no published figure: ``published: null``) if neither.
 
 Nonsense is rejected with a `ConfigError` that names the key: unknown or missing keys, wrong types, negative
 sizes, zero ADC bits, a constant without a source, a fitted constant without a fit.
@@ -34,17 +40,40 @@ from typing import Any
 from snnq.errors import ConfigError, UnknownNameError, did_you_mean
 from snnq.hardware.figures import FIGURES
 from snnq.hardware.networks import PAPER_NETWORKS
-from snnq.hardware.spec import from_mapping, get_path, leaf_keys, one_of, require
+from snnq.hardware.spec import from_mapping, get_path, leaf_keys, one_of, require, with_overrides
 from snnq.registry import BACKENDS
 
 PRESETS_ENV = "SNNQ_HARDWARE_PRESETS"
 """Environment variable: extra preset directories, searched before the built-in ``conf/hardware``."""
 
-ROLES: Mapping[str, float] = MappingProxyType({"fitted": 0.15, "predicted": 0.25})
-"""Check roles and their relative tolerance: a fitted figure must come out within 15 %, a predicted one within 25 %."""
+@dataclass(frozen=True)
+class Role:
+    """What a check's published figure was used for, and how the check treats it."""
+
+    label: str
+    """How the check output names the role."""
+    tolerance: float | None
+    """Relative tolerance of a ``within`` check (None: nothing is compared)."""
+    counted: bool
+    """Whether the row counts as a prediction in the check's summary."""
+    meaning: str
+    """One line for the check output's legend."""
+
+
+ROLES: Mapping[str, Role] = MappingProxyType(
+    {
+        "fitted": Role("fitted", 0.15, False, "a constant was fitted to this figure"),
+        "derived": Role("derived", 0.15, False, "a constant was computed from this figure, none fitted to it"),
+        "predicted": Role("predicted", 0.25, True, "nothing was fitted to or computed from this figure"),
+        "unpublished": Role("no published figure", None, False, "the paper gives no such figure: modelled, not compared"),
+    }
+)
+"""Check roles: a fitted or derived figure must come out within 15 %, a predicted one within 25 %; only predicted
+figures count as predictions, and an ``unpublished`` row is shown but never compared."""
 
 RELATIONS = ("within", "at_least")
-"""``within``: ``|modelled / published - 1| <= tol``; ``at_least``: the paper states a bound ("more than"), ``modelled >= published (1 - tol)``."""
+"""``within``: ``|modelled / published - 1| <= tol``; ``at_least``: the paper states a bound ("more than"),
+``modelled >= published`` with no slack (the role's tolerance does not apply)."""
 
 SOURCES = ("paper", "derived", "table", "fitted", "assumed")
 
@@ -95,10 +124,10 @@ class Check:
     """Unique name within the preset."""
     figure: str
     """A `snnq.hardware.figures.FIGURES` name."""
-    published: float
-    """The paper's value, in the figure's unit."""
+    published: float | None
+    """The paper's value, in the figure's unit; None (``null``) exactly when ``role`` is ``unpublished``."""
     role: str
-    """``fitted`` (a constant was fitted to it; tolerance 15 %) or ``predicted`` (tolerance 25 %)."""
+    """One of `ROLES`: ``fitted``, ``derived``, ``predicted`` or ``unpublished``."""
     network: NetworkRef
     """The network the paper ran."""
     baseline: NetworkRef | None = None
@@ -111,18 +140,27 @@ class Check:
     """One of `RELATIONS`."""
     source: str = ""
     """Where the figure is stated."""
+    note: str = ""
+    """What the row rests on that the output should say beside it (shown with the row)."""
 
     def __post_init__(self) -> None:
         one_of(self, "figure", FIGURES)
         one_of(self, "role", ROLES)
         one_of(self, "relation", RELATIONS)
-        require(self.published > 0, "published", f"must be > 0, got {self.published}")
+        if self.role == "unpublished":
+            require(self.published is None, "published", "must be null for role 'unpublished' (the paper gives no such figure)")
+        else:
+            require(self.published is not None, "published", f"missing: role {self.role!r} needs a published figure (or role 'unpublished')")
+            require(self.published > 0, "published", f"must be > 0, got {self.published}")
         needs = FIGURES[self.figure].needs_baseline
         require(needs == (self.baseline is not None), "baseline", f"figure {self.figure!r} {'needs' if needs else 'takes no'} baseline network")
 
     @property
-    def tolerance(self) -> float:
-        return ROLES[self.role]
+    def tolerance(self) -> float | None:
+        """Relative tolerance: the role's for ``within``, 0 for a bound (``at_least``), None when nothing is compared."""
+        if self.published is None:
+            return None
+        return 0.0 if self.relation == "at_least" else ROLES[self.role].tolerance
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,6 +181,32 @@ class Fit:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Derivation:
+    """A ``derived`` hardware constant computed (not fitted) from one check's published figure."""
+
+    param: str
+    """Dotted hardware key (must be listed under ``provenance.derived``, whose note gives the arithmetic)."""
+    check: str
+    """Id of the check whose published figure it is computed from (role ``fitted`` or ``derived``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetChoice:
+    """An assumed constant whose value was chosen with the published figures in view.
+
+    The check output states it beside every row of the preset, with what the row would model if the constant
+    took ``alternative`` instead (the preset's fits re-run first, so fitted rows stay fitted where they can).
+    """
+
+    param: str
+    """Dotted hardware key (must be listed under ``provenance.assumed``)."""
+    alternative: float
+    """The value one would pick without the target in view."""
+    why: str
+    """Why the stored value was chosen (shown with the rows)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Preset:
     """A validated preset (see the module docstring); ``hardware`` is the backend's spec dataclass."""
 
@@ -154,6 +218,8 @@ class Preset:
     provenance: Provenance
     checks: tuple[Check, ...] = ()
     fits: tuple[Fit, ...] = ()
+    derivations: tuple[Derivation, ...] = ()
+    target_choices: tuple[TargetChoice, ...] = ()
 
     def check(self, check_id: str) -> Check:
         for check in self.checks:
@@ -197,9 +263,26 @@ def _validate(preset: Preset) -> Preset:
         require(preset.check(fit.check).role == "fitted", f"fits.{fit.param}", f"check {fit.check!r} is not role 'fitted'")
     for key in preset.provenance.fitted:
         require(key in fitted_params, f"provenance.fitted.{key}", "has no entry in `fits` saying which figure it was fitted to")
+    for derivation in preset.derivations:
+        where = f"derivations.{derivation.param}"
+        require(derivation.param in preset.provenance.derived, where, "a derived constant must be listed under provenance.derived")
+        require(derivation.check in ids, where, f"unknown check {derivation.check!r}; checks: {', '.join(ids)}")
+        require(preset.check(derivation.check).role in ("fitted", "derived"), where,
+                f"check {derivation.check!r} gave a constant: its role must be 'fitted' or 'derived', not {preset.check(derivation.check).role!r}")
+    for choice in preset.target_choices:
+        require(choice.param in preset.provenance.assumed, f"target_choices.{choice.param}",
+                "a value chosen with the target in view is an assumption: list it under provenance.assumed")
+        try:
+            with_overrides(hardware, {choice.param: choice.alternative})
+        except ConfigError as error:
+            raise ConfigError(f"target_choices.{choice.param}.alternative: {error}") from None
+    # (a fit or a derivation naming a `predicted` or `unpublished` check is refused above)
     for check in preset.checks:
         if check.role == "fitted":
             require(any(f.check == check.id for f in preset.fits), f"checks.{check.id}", "role 'fitted' but no constant is fitted to it")
+        if check.role == "derived":
+            require(any(d.check == check.id for d in preset.derivations), f"checks.{check.id}",
+                    "role 'derived' but no `derivations` entry computes a constant from it")
     return replace(preset, hardware=hardware)
 
 

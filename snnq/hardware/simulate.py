@@ -141,6 +141,8 @@ NEURON_CHARGE: Mapping[str, Callable[[np.ndarray, np.ndarray, Neuron], np.ndarra
 def run_neurons(neuron: Neuron, current: np.ndarray) -> np.ndarray:
     """Spikes ``[T, B, *shape]`` (int8) of integer neurons driven by ``current`` ``[T, B, *shape]``."""
     shape = current.shape[2:]
+    if neuron.level_thresholds is not None:
+        raise IRError("sg_stateless neurons with level_thresholds run on the layerwise schedule only")
     theta = neuron.threshold_for(shape).astype(np.int64)
     low, high = -(2 ** (neuron.membrane_bits - 1)), 2 ** (neuron.membrane_bits - 1) - 1
     charge = NEURON_CHARGE[neuron.kind]
@@ -225,7 +227,7 @@ def run_layerwise_neurons(neuron: Neuron, current: np.ndarray, steps: int) -> np
     ``if``: the membrane starts at ``sat(initial + current)`` and fires one spike per step while it holds a
     threshold, subtracting it (a burst of ``clip(floor((current + initial) / theta), 0, T)`` spikes).
     ``sg_stateless``: at step 0, the number of the group's thresholds ``theta + k spacing`` that ``sat(current)``
-    reaches. ``ttfs``: one spike, at the first step ``t`` with ``sat(current) >= step_thresholds[t]``.
+    reaches, or with ``level_thresholds`` ``L`` and ``polarity`` ``p``: ``sum_k [sat(p current) >= L_k]``. ``ttfs``: one spike, at the first step ``t`` with ``sat(current) >= step_thresholds[t]``.
     """
     shape = current.shape[1:]
     low, high = -(2 ** (neuron.membrane_bits - 1)), 2 ** (neuron.membrane_bits - 1) - 1
@@ -237,6 +239,12 @@ def run_layerwise_neurons(neuron: Neuron, current: np.ndarray, steps: int) -> np
             fire = u >= theta
             u = u - theta * fire
             spikes[t] = fire
+        return spikes
+    if neuron.kind == "sg_stateless" and neuron.level_thresholds is not None:  # batch norm folded in (S1)
+        u = np.clip(current.astype(np.int64) * neuron.threshold_for(shape, "polarity"), low, high)
+        table = np.asarray(neuron.level_thresholds, dtype=np.int64)
+        per_channel = (lambda row: row) if table.ndim == 1 else (lambda row: row.reshape((-1,) + (1,) * (len(shape) - 1)))  # noqa: E731
+        spikes[0] = sum((u >= per_channel(table[k])).astype(np.int64) for k in range(neuron.levels))
         return spikes
     u = np.clip(current.astype(np.int64), low, high)
     if neuron.kind == "sg_stateless":

@@ -34,7 +34,7 @@ class EpochTimer(pl.Callback):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         self.seconds.append(self._now(module) - self._start)
-        module.log("epoch_seconds", self.seconds[-1], on_epoch=True, on_step=False)
+        module.log("epoch_seconds", self.seconds[-1], on_epoch=True, on_step=False, sync_dist=True)  # mean over processes
 
     def median(self) -> float | None:
         return statistics.median(self.seconds) if self.seconds else None

@@ -50,7 +50,8 @@ class ClassifierModule(pl.LightningModule):
         metric = getattr(self, f"{stage}_accuracy")
         metric(logits, y)
         batch_size = y.shape[0]
-        self.log(f"{stage}_loss", loss, on_step=stage == "train", on_epoch=True, prog_bar=stage != "test", batch_size=batch_size)
+        # sync_dist: the epoch's loss over every process of a multi-process fit (torchmetrics syncs the accuracy itself)
+        self.log(f"{stage}_loss", loss, on_step=stage == "train", on_epoch=True, prog_bar=stage != "test", batch_size=batch_size, sync_dist=True)
         self.log(f"{stage}_acc", metric, on_step=False, on_epoch=True, prog_bar=True, batch_size=batch_size)
         return loss
 

@@ -68,7 +68,7 @@ static inline __attribute__((always_inline)) void forward_block(
     for (int64_t t = 0; t < w->steps; ++t) {
         const float *restrict x = w->x + t * n + start;
         float *restrict spikes = w->spikes + t * n + start;
-        float *restrict stored = w->stored + t * n + start;
+        float *restrict stored = w->stored ? w->stored + t * n + start : NULL; /* NULL: inference, nothing stored */
         for (int64_t j = 0; j < len; ++j) {
             float h, r;
             if (QUANT) {
@@ -80,7 +80,7 @@ static inline __attribute__((always_inline)) void forward_block(
             } else {
                 r = h = fmaf(u[j], factor, x[j]);
             }
-            stored[j] = r; /* the raw sum: the saturation mask and h in one */
+            if (stored) stored[j] = r; /* the raw sum: the saturation mask and h in one */
             const float s = h >= threshold ? 1.0f : 0.0f;
             spikes[j] = s;
             u[j] = ZERO ? h * (1.0f - s) : h - threshold * s;

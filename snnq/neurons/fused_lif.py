@@ -7,8 +7,13 @@ Triton kernels where it fits: `LeakyPlan.compact_dtype`); the backward pass runs
 stored membrane. Where the kernels recompute (Triton, float membranes, up to 16 steps) the forward pass stores
 no membrane and the backward one first runs the forward recursion again from the saved input. Both the float
 and the quantized (integer-code) arithmetic of `snnq.neurons.leaky` are implemented; the integer arithmetic is
-exact, so quantized spikes and membranes equal the eager path's bit for bit (tested), and the float arithmetic
-uses the fused multiply-add that ``torch.add(alpha=)`` uses.
+exact, so the spikes and the quantized membranes equal the eager path's bit for bit (tested with ``torch.equal``).
+The float arithmetic uses the fused multiply-add that ``torch.add(alpha=)`` uses: the C kernels' float membranes
+are the eager path's bit for bit too (tested); the Triton kernels' agree to float rounding (tested: 1e-6), as
+Triton's compiler decides which products it contracts. The gradients agree to float rounding,
+not bit for bit (tested: relative 1e-4): the backward kernels evaluate the recursion below with the surrogate's
+derivative in one expression where autograd chains separate operations, and PLIF's leak gradient is a sum over
+neurons and steps taken in another order.
 
 Two implementations of the same two kernels (`snnq.neurons.leaky.FUSED_KERNELS`, the first usable one runs):
 
@@ -135,7 +140,8 @@ class _FusedLeakySequence(torch.autograd.Function):
         flat = x.contiguous().reshape(steps, -1)
         spikes = torch.empty_like(flat)
         recompute = kernels.recomputes(plan, steps)
-        stored = None if recompute else torch.empty(flat.shape, dtype=kernels.stored_dtype(plan), device=x.device)
+        keep = any(ctx.needs_input_grad) and not recompute  # inference (no gradient wanted) stores nothing
+        stored = torch.empty(flat.shape, dtype=kernels.stored_dtype(plan), device=x.device) if keep else None
         u_last = torch.empty(flat.shape[1], dtype=torch.float32, device=x.device)
         u0_flat = u0.contiguous().reshape(-1).float()
         kernels.forward(plan, flat, u0_flat, spikes, stored, u_last)

@@ -10,11 +10,25 @@ so the spikes are a thermometer code and their count is the integer activation
 the quantized ANN's activation (S1's "scatter"). The next layer sums the ternary-weighted spikes of all
 sub-neurons in one step ("gather"). Output: ``[T, B, ..., N]``, the group along a new last axis.
 
-Quantized mode (``bits=b``): the input is the integer ``c = sat_b(floor(x / scale + 1/2))`` and the thresholds
-are the integers ``theta / scale + (k - 1) Delta / scale``; ``scale`` defaults to ``theta``.
+**Ties** (``rounding``, a rule of `TIE_RULES`): at ``x = theta_k = theta + (k - 1) Delta`` exactly, sub-neuron ``k``
+fires only when ``TIE_RULES[rounding](k)``; elsewhere the comparison above decides. With ``theta = Delta / 2``:
+
+- ``half_up`` (default): every level fires at equality, ``s_k = [x >= (k - 1/2) Delta]``: the count is
+  ``clip(floor(x / Delta + 1/2), 0, N)``;
+- ``half_even`` (S1's ``tf.round``): level ``k`` fires at equality only when ``k`` is even,
+  ``s_k = [x > (k - 1/2) Delta] + [x = (k - 1/2) Delta][k even]``: the count is ``clip(round_half_even(x / Delta), 0, N)``
+  (``x / Delta = k - 1/2`` rounds to ``k`` exactly when ``k`` is even).
+
+Quantized mode (``bits=b``): the input is the integer ``c = sat_b(R(x / scale))``, ``R`` the rounding function of
+``rounding`` (`snnq.quant.ste.ROUNDING`: ``floor(v + 1/2)`` or round-half-to-even), and the thresholds are the
+integers ``theta / scale + (k - 1) Delta / scale``; ``scale`` defaults to ``theta``. With ``scale = Delta`` and
+``theta = Delta`` the count is ``clip(R(x / Delta), 0, N)``: the tie is decided by the input rounding, the same rule.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 import torch
 from torch import Tensor
@@ -23,8 +37,14 @@ from snnq.errors import ConfigError
 from snnq.neurons.base import Neuron, State
 from snnq.neurons.leaky import _saturate
 from snnq.neurons.surrogate import Surrogate
-from snnq.quant.ste import round_ste
+from snnq.quant.ste import ROUNDING, round_ste
 from snnq.registry import NEURONS
+
+TIE_RULES: Mapping[str, Callable[[int], bool]] = MappingProxyType(
+    {"half_up": lambda level: True, "half_even": lambda level: level % 2 == 0}
+)
+"""Whether sub-neuron ``k`` (1-based) fires when its input equals its threshold exactly, by rounding mode (the
+integer mode rounds its input with `snnq.quant.ste.ROUNDING` of the same name)."""
 
 
 @NEURONS.register("sg_stateless")
@@ -38,6 +58,8 @@ class ScatterGatherNeuron(Neuron):
         bits: accumulator width for the integer mode (None: float).
         scale: value of one accumulator code in the integer mode (default ``threshold``); ``threshold`` and
             ``spacing`` must be integer multiples of it.
+        rounding: the tie rule, a name of `TIE_RULES` (``half_up``: every level fires at equality; ``half_even``:
+            only even levels do, S1's ``tf.round``).
         surrogate, alpha: the surrogate gradient.
     """
 
@@ -52,14 +74,21 @@ class ScatterGatherNeuron(Neuron):
         spacing: float = 1.0,
         bits: int | None = None,
         scale: float | None = None,
+        rounding: str = "half_up",
         surrogate: str | Surrogate = "atan",
         alpha: float | None = None,
     ):
         super().__init__(threshold=threshold, surrogate=surrogate, alpha=alpha)
         self.levels = self.check_int("levels", levels, 1, 255)
         self.spacing = self.check_positive("spacing", spacing)
+        if rounding not in TIE_RULES:
+            raise ConfigError(f"{self.registry_name}: rounding={rounding!r} is invalid; expected one of {', '.join(TIE_RULES)}")
+        self.rounding = rounding
         self.bits, self.scale = bits, scale
         self.register_buffer("offsets", torch.arange(self.levels, dtype=torch.float32) * self.spacing + self.threshold, persistent=False)
+        strict = [not TIE_RULES[rounding](level) for level in range(1, self.levels + 1)]
+        self.register_buffer("strict", torch.tensor(strict, dtype=torch.float32), persistent=False)  # 1: no spike at equality
+        self.any_strict = any(strict)
         if bits is None:
             return
         self.check_int("bits", bits, 2, 24)
@@ -97,11 +126,34 @@ class ScatterGatherNeuron(Neuron):
 
     def step_fn(self, x: Tensor) -> tuple[Tensor, Tensor]:
         if self.bits is None:
-            return self.surrogate.spike(x.unsqueeze(-1) - self.offsets.to(x.dtype)), x
+            distance = x.unsqueeze(-1) - self.offsets.to(x.dtype)
+            spikes = self.surrogate.spike(distance)
+            if not self.any_strict:  # every level fires at equality: the comparison alone
+                return spikes, x
+            return spikes - (distance == 0).to(x.dtype) * self.strict.to(x.dtype), x  # strict levels: not at a tie
         low, high = self.bounds
-        codes = _saturate(round_ste(x / self.unit).clamp(4 * low, 4 * high), low, high)
+        if not (torch.is_grad_enabled() and x.requires_grad):  # inference: the same values, without autograd's functions
+            codes = ROUNDING[self.rounding](x / self.unit).clamp_(low, high)
+            levels = codes.unsqueeze(-1)
+            spikes = torch.empty(levels.shape[:-1] + (self.levels,), dtype=x.dtype, device=x.device)  # a float 0/1 compare:
+            return torch.ge(levels, self.threshold_codes.to(x.dtype), out=spikes), codes  # faster than a boolean one
+        codes = _saturate(round_ste(x / self.unit, self.rounding).clamp(4 * low, 4 * high), low, high)
         spikes = self.surrogate.spike((codes.unsqueeze(-1) - self.threshold_codes.to(x.dtype)) * self.unit)
         return spikes, codes
+
+    def group_counts(self, x: Tensor) -> Tensor:
+        """The spikes of each group, ``forward(x).sum(-1)``, for inference in the quantized mode without storing every
+        sub-neuron's spike: each level's comparison ``c >= theta_k`` is evaluated and added in turn (``N`` passes
+        over ``x`` instead of one over an ``N`` times larger tensor). The float mode sums `forward`'s spikes."""
+        self.check_sequence(x)
+        if self.bits is None or (torch.is_grad_enabled() and x.requires_grad):
+            return self.forward(x).sum(-1)
+        low, high = self.bounds
+        codes = ROUNDING[self.rounding](x / self.unit).clamp_(low, high)
+        counts, fired = torch.zeros_like(codes), torch.empty_like(codes)
+        for threshold in self.threshold_codes.tolist():
+            counts += torch.ge(codes, threshold, out=fired)  # sub-neuron k: c >= theta_k (a float 0/1 compare)
+        return counts
 
     def step(self, x: Tensor, state: State) -> tuple[Tensor, State]:  # type: ignore[override]
         spikes, accumulator = self.step_fn(x)
@@ -116,7 +168,7 @@ class ScatterGatherNeuron(Neuron):
             raise self._not_quantized()
         low, high = self.bounds
         with torch.no_grad():
-            return torch.floor(x / self.unit + 0.5).clamp(4 * low, 4 * high).to(torch.int64)
+            return ROUNDING[self.rounding](x / self.unit).clamp(4 * low, 4 * high).to(torch.int64)
 
     def integer_initial_state(self, codes: Tensor) -> State:
         return {"accumulator": torch.zeros_like(codes)}

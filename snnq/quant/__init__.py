@@ -1,7 +1,7 @@
 """Quantizers (registered by name), their integer forms, and `quantize_`.
 
 Importing this package registers the built-in quantizers: ``fixed_point``, ``dynamic_fixed_point``,
-``uniform``, ``lsq``, ``ternary``, ``binary``, ``log2`` and ``sigmoid_sum``.
+``uniform``, ``lsq``, ``ternary``, ``binary``, ``log2``, ``sigmoid_sum``, and S1's own ``s1_ternary`` and ``s1_median``.
 """
 
 from snnq.quant.apply import (
@@ -19,6 +19,7 @@ from snnq.quant.fixed_point import DynamicFixedPointQuantizer, FixedPointQuantiz
 from snnq.quant.integer import CodeSet, IntegerTensor
 from snnq.quant.log2 import Log2Quantizer
 from snnq.quant.membrane import membrane_quantizer
+from snnq.quant.s1 import S1MedianQuantizer, S1TernaryQuantizer
 from snnq.quant.sigmoid_sum import SigmoidSumQuantizer
 from snnq.quant.ternary import TernaryQuantizer
 from snnq.quant.uniform import LSQQuantizer, UniformQuantizer
@@ -37,6 +38,8 @@ __all__ = [
     "QuantizedTensor",
     "Quantizer",
     "QuantizerSpec",
+    "S1MedianQuantizer",
+    "S1TernaryQuantizer",
     "SigmoidSumQuantizer",
     "TernaryQuantizer",
     "UniformQuantizer",

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from snnq.errors import ConfigError, NonFiniteError, TensorTypeError
+from snnq.quant import distributed
 from snnq.quant.integer import DECODERS, CodeSet, IntegerTensor
 from snnq.quant.ste import straight_through
 
@@ -177,11 +178,15 @@ class Quantizer(nn.Module):
         """``amax``, ``sum`` or ``mean`` of ``x`` over the whole tensor, or per channel (a vector).
 
         Sums and means are taken in float64 (no overflow for any float32 input) and returned in float64.
+        In training mode inside `snnq.quant.distributed.synchronized` (a multi-process training step), the
+        statistic is that of the global batch, reduced across processes (no gradient).
         """
         axis = self._axis(x)
         op = {"amax": torch.amax, "sum": torch.sum, "mean": torch.mean}[how]
         if how != "amax":
             x = x.double()
+        if self.training and distributed.active():
+            return distributed.reduce_across_processes(x, how, None if axis is None else [d for d in range(x.dim()) if d != axis])
         if axis is None:
             return op(x)
         dims = [d for d in range(x.dim()) if d != axis]

@@ -1,5 +1,6 @@
 """Fused fake quantization on the CPU (see `snnq.quant.fused_fake_quant`): ``cpu_fake_quant.c``, compiled on first
-use (`snnq.native`); one pass forward and one backward, bit for bit the PyTorch path's values."""
+use (`snnq.native`); one pass forward and one backward, bit for bit the PyTorch path's values and input gradients
+(a learned step's gradient, a sum, to float rounding: `snnq.quant.fused_fake_quant`)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from snnq.errors import ConfigError
+from snnq.quant import distributed
 from snnq.quant.base import Encoding, Quantizer
 from snnq.quant.fused_fake_quant import fixed_point_range
 from snnq.quant.integer import CodeSet
@@ -161,7 +162,7 @@ class DynamicFixedPointQuantizer(FixedPointQuantizer):
         the fractional lengths and steps come from one fused kernel call where one applies
         (`snnq.quant.fused_fake_quant.fixed_point_range`: one call for eleven operations), with the same values."""
         with torch.no_grad():
-            if self.momentum is None:
+            if self.momentum is None and not (self.training and distributed.active()):  # synchronized: the global range
                 fused = fixed_point_range(x, self._axis(x), self.bits - int(self.signed), min_frac_bits(self.bits), MAX_FRAC_BITS)
                 if fused is not None:
                     self.fractional_length, step = fused

@@ -8,7 +8,9 @@ implementations, the first usable one runs:
   under Triton's interpreter (tests);
 - ``cpu`` (`snnq.quant.cpu_fake_quant`): float32 CPU tensors, C compiled on first use (`snnq.native`).
 
-On float32 tensors both give the PyTorch path's values bit for bit (tested). The step ``s`` is one value or one
+On float32 tensors both give the PyTorch path's values and input gradients bit for bit (tested with ``torch.equal``);
+a learned step's gradient is a sum over the elements it scales, added in another order than PyTorch's reduction,
+so it agrees to float rounding only (tested: relative 1e-4). The step ``s`` is one value or one
 per channel of one axis; a learned step takes the kernels when it is one value (QCFS, per-tensor LSQ) on CUDA,
 and per channel as well on the CPU.
 """

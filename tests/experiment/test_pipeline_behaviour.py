@@ -69,7 +69,7 @@ def test_leaderboard_gathers_every_run_beside_the_paper(tmp_path):
     assert len(rows) == 3 and all(path.exists() for path in files)
     board = (tmp_path / "LEADERBOARD.md").read_text()
     assert "zou2021/mnist_lenet" in board and "99.31" in board and "cifar10-jpeg-q75" in board and "0.00028" in board
-    assert json.loads((tmp_path / "leaderboard.json").read_text())[0]["verdict"] in ("yes", "no")
+    assert json.loads((tmp_path / "leaderboard.json").read_text())[0]["verdict"] in ("pass", "fail")
     for png in ("accuracy_vs_paper.png", "accuracy_vs_steps.png"):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
 

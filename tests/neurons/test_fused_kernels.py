@@ -39,8 +39,12 @@ CHECK = textwrap.dedent(
         eager, eager_u = leaky_sequence(neuron, x, u0)
         fused, fused_u = fused_leaky_sequence(kernels, neuron, x, u0)
         assert torch.equal(eager, fused), (name, options, "spikes")
-        if neuron.quantized:
-            assert torch.equal(eager_u, fused_u), (name, options, "integer membrane")
+        if neuron.quantized or sys.argv[2] == "cpu":  # integer codes; the C kernels' float membranes too (the same fmaf)
+            assert torch.equal(eager_u, fused_u), (name, options, "membrane")
+        else:  # Triton's float membrane: its compiler (or the interpreter's NumPy) decides the contraction
+            torch.testing.assert_close(eager_u, fused_u, rtol=1e-6, atol=1e-6)
+        # gradients to float rounding: the kernels compute the surrogate's derivative and the chain rule's products in
+        # one expression where autograd chains separate operations, and PLIF's leak gradient is a sum in another order
         parameters = [x, *neuron.parameters()]
         for a, b in zip(torch.autograd.grad((eager * weights).sum(), parameters, retain_graph=True), torch.autograd.grad((fused * weights).sum(), parameters, retain_graph=True)):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
