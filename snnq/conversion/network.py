@@ -27,7 +27,7 @@ from torch import Tensor, fx, nn
 
 from snnq.conversion.activity import Activity, Train
 from snnq.conversion.integer_synapse import IntegerSynapse, linear_op
-from snnq.conversion.layers import SpikingActivation
+from snnq.conversion.layers import OffChipLayer, SpikingActivation
 from snnq.conversion.reference import grid_codes
 from snnq.conversion.trace import SYNAPTIC
 from snnq.conversion.units import UnitTracking
@@ -109,12 +109,13 @@ class _Runner(UnitTracking, fx.Interpreter):
 
     def linear_input(self, train: Train) -> Train:
         """What a linear operation between neurons and synapses (average pooling, flatten, reshape) needs of a
-        layerwise train: its window integral and counts, the exact sums of the simulated events. A linear map of the
-        steps' events summed over the window is the linear map of their sum, so the steps need not be kept; the
-        parallel schedule keeps them (its synapses act at every step)."""
-        if self.parallel or train.values is None:
+        layerwise train: its window integral (and, for an `Activity`, its counts), the exact sums of the simulated
+        events. A linear map of the steps' events summed over the window is the linear map of their sum, so the
+        steps need not be kept; the parallel schedule keeps them (its synapses act at every step)."""
+        if self.parallel:
             return train
-        return Train(summed=train.total(), counted=train.counts())
+        counts = train.counts() if self.activity is not None else None  # only an Activity counts synaptic events
+        return Train(summed=train.total(), counted=counts)
 
     def per_step(self, fn, args: tuple, kwargs: dict) -> Train:  # noqa: ANN001
         train = args[0]
@@ -168,7 +169,7 @@ class _Runner(UnitTracking, fx.Interpreter):
             train = value if isinstance(value, Train) else Train(value.unsqueeze(0).expand(layer.steps, *value.shape).contiguous())
             out = layer.run(train)
         elif self.mode == "step":
-            out = layer.fire(self.collapse(value), record=self.activity is not None)
+            out = layer.fire(self.collapse(value), record=self.activity is not None, steps_needed=self.steps_needed(self.node))
         else:
             out = layer.closed_form(self.collapse(value))
         if self.activity is not None:
@@ -181,6 +182,25 @@ class _Runner(UnitTracking, fx.Interpreter):
         if layer.group_axis and out.spikes is not None:  # downstream a group's spikes drive the same synapses
             out = Train(out.values, out.spikes.sum(-1), out.summed)
         return out
+
+    def steps_needed(self, node: fx.Node) -> bool:
+        """Whether anything between this neuron layer and the next synapses reads single steps (max pooling, first-
+        spike pooling, an operation this runner does not know to be linear); linear ones read the window's sums."""
+        pending = list(node.users)
+        while pending:
+            user = pending.pop()
+            module = self.fetch_attr(user.target) if user.op == "call_module" else None
+            if isinstance(module, (SYNAPTIC, SpikingActivation, OffChipLayer)) or user.op == "output":
+                continue
+            linear = (
+                isinstance(module, AVERAGE_POOLS + PER_STEP_MODULES)
+                or (user.op == "call_function" and user.target in PER_STEP_FUNCTIONS | {operator.add, torch.add})
+                or (user.op == "call_method" and user.target in PER_STEP_METHODS)
+            )
+            if not linear:
+                return True
+            pending.extend(user.users)
+        return False
 
     def module_unit(self, module: nn.Module) -> float | None:
         return module.unit if isinstance(module, SpikingActivation) else super().module_unit(module)

@@ -37,7 +37,7 @@ from snnq.errors import ConfigError
 from snnq.neurons.base import Neuron, State
 from snnq.neurons.leaky import _saturate
 from snnq.neurons.surrogate import Surrogate
-from snnq.quant.ste import ROUNDING, round_ste
+from snnq.quant.ste import ROUND_IN_PLACE, ROUNDING, round_ste
 from snnq.registry import NEURONS
 
 TIE_RULES: Mapping[str, Callable[[int], bool]] = MappingProxyType(
@@ -149,10 +149,11 @@ class ScatterGatherNeuron(Neuron):
         if self.bits is None or (torch.is_grad_enabled() and x.requires_grad):
             return self.forward(x).sum(-1)
         low, high = self.bounds
-        codes = ROUNDING[self.rounding](x / self.unit).clamp_(low, high)
-        counts, fired = torch.zeros_like(codes), torch.empty_like(codes)
-        for threshold in self.threshold_codes.tolist():
-            counts += torch.ge(codes, threshold, out=fired)  # sub-neuron k: c >= theta_k (a float 0/1 compare)
+        codes = ROUND_IN_PLACE[self.rounding](torch.div(x, self.unit)).clamp_(low, high)
+        first, *others = self.threshold_codes.tolist()
+        counts, fired = torch.ge(codes, first, out=torch.empty_like(codes)), torch.empty_like(codes)
+        for threshold in others:
+            counts.add_(torch.ge(codes, threshold, out=fired))  # sub-neuron k: c >= theta_k (a float 0/1 compare)
         return counts
 
     def step(self, x: Tensor, state: State) -> tuple[Tensor, State]:  # type: ignore[override]

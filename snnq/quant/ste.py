@@ -31,6 +31,13 @@ ROUNDING: Mapping[str, Callable[[Tensor], Tensor]] = MappingProxyType(
 )
 
 
+ROUND_IN_PLACE: Mapping[str, Callable[[Tensor], Tensor]] = MappingProxyType(
+    {"half_up": lambda t: t.add_(0.5).floor_(), "half_even": torch.Tensor.round_, "floor": torch.Tensor.floor_}
+)
+"""The functions of `ROUNDING`, rounding a tensor in place (the same float operations; for inference paths that
+avoid allocating a buffer per operation)."""
+
+
 def rounding_function(name: str) -> Callable[[Tensor], Tensor]:
     """The rounding function called ``name``; unknown names raise with the valid ones listed."""
     if name not in ROUNDING:

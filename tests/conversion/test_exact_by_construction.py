@@ -135,3 +135,30 @@ def test_an_accumulator_too_large_for_float64_is_refused():
     assert synapse(torch.tensor([[2.0**20, 1.0]]), 1.0)[0].dtype == torch.float64  # beyond 2^24: float64
     with pytest.raises(snnq.errors.ConversionError, match=r"layer 'fc': its accumulator can reach .* beyond the 2\^53"):
         synapse.accumulate(torch.tensor([[2.0**50, 1.0]]))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), levels=st.integers(1, 15), extra_steps=st.integers(0, 3), step=st.sampled_from([0.25, 0.5, 0.3, 1.7]))
+def test_the_rate_layers_count_only_simulation_is_its_neuron_step_by_step(seed, levels, extra_steps, step):
+    """An inference that reads only the window's counts runs the IF neuron's steps without keeping each step's
+    spikes (`RateActivation.burst_counts`); it must give the spike counts of the neuron's own multi-step run."""
+    generator = torch.Generator().manual_seed(seed)
+    current = (torch.rand(64, 9, generator=generator) * 2 - 0.5) * step * (levels + 2)
+    current[:4] = torch.arange(4).reshape(-1, 1) * step + step / 2  # ties of the input rounding
+    layer = snnq.conversion.RateActivation(step=step, levels=levels, steps=levels + extra_steps, source="act")
+    recorded = layer.fire(current)
+    assert torch.equal(layer.burst_counts(current), recorded.spikes.sum(0))
+    counted = layer.fire(current, record=False, steps_needed=False)
+    assert counted.values is None and torch.equal(counted.counted, recorded.spikes.sum(0))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), levels=st.integers(1, 8), rounding=st.sampled_from(["half_up", "half_even"]))
+def test_the_scatter_groups_count_only_simulation_is_its_sub_neurons_summed(seed, levels, rounding):
+    """`ScatterGatherNeuron.group_counts` (every sub-neuron's comparison, added per group) equals the group's spikes
+    from the neuron's own forward pass, ties included."""
+    generator = torch.Generator().manual_seed(seed)
+    neuron = snnq.neuron("sg_stateless", levels=levels, threshold=0.5, spacing=0.5, scale=0.5, bits=6, rounding=rounding)
+    x = torch.randint(-40, 80, (1, 32, 9), generator=generator).float() * 0.125  # many inputs exactly at a threshold
+    with torch.no_grad():
+        assert torch.equal(neuron.group_counts(x), neuron(x).sum(-1))
