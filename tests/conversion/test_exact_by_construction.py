@@ -27,6 +27,7 @@ ACTIVATIONS = {
     "uniform 3 levels, step 0.3": {"name": "uniform", "levels": 3, "scale": 0.9},
 }
 BLAS_SETTINGS = list(itertools.product((True, False), (1, 2)))  # (mkldnn enabled, threads)
+pytestmark = pytest.mark.filterwarnings("ignore:TF32 acceleration on top of oneDNN:UserWarning")  # mkldnn.flags' notice
 
 
 class RandomNet(nn.Module):
