@@ -167,7 +167,7 @@ def recipe_runs(root: Path, _: str | None = None) -> str:
         metrics, dataset, environment = results["metrics"], results.get("dataset") or {}, results.get("environment") or {}
         samples = dataset.get("samples")
         runs.append([
-            results["recipe"], environment.get("device"), f"{dataset.get('name')}, {samples:,} test samples" if samples else dataset.get("name"),
+            results["recipe"], environment.get("device"), (results.get("training") or {}).get("processes", 1), f"{dataset.get('name')}, {samples:,} test samples" if samples else dataset.get("name"),
             _percent(metrics.get("float_accuracy")), _percent(metrics.get("quantized_accuracy")), _percent(metrics.get("snn_accuracy")),
             metrics.get("verify_mode", "window (before 2026-12-07)"), metrics.get("logit_mismatches"), metrics.get("accumulator_mismatches"),
             run_verdict(results), _minutes(environment.get("wall_time_s")), f"`{path.relative_to(root)}`",
@@ -180,7 +180,7 @@ def recipe_runs(root: Path, _: str | None = None) -> str:
                 quantity(figure["expected"], figure["unit"], reference=reference), bounds or "-", figure["verdict"],
             ])
     return "\n\n".join([
-        table(["recipe", "device", "data", "float", "quantized ANN", "SNN", "verified in", "outputs differing",
+        table(["recipe", "device", "processes", "data", "float", "quantized ANN", "SNN", "verified in", "outputs differing",
                "accumulator entries differing", "run verdict", "wall", "results"], runs),
         table(["recipe", "figure", "ours", "paper", "bounds", "verdict"], figures),
     ])

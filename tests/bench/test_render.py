@@ -133,7 +133,7 @@ def test_a_recipe_run_shows_each_expected_figure_with_its_own_verdict(tmp_path):
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(results))
     text = render.recipe_runs(root)
-    assert "| zou2021/mnist_lenet | CPU | MNIST | - | 99.30 % | 99.30 % | step | 0 | 0 | fail | 5 min 46 s |" in text
+    assert "| zou2021/mnist_lenet | CPU | 1 | MNIST | - | 99.30 % | 99.30 % | step | 0 | 0 | fail | 5 min 46 s |" in text
     assert "| zou2021/mnist_lenet | snn accuracy | 99.30 % | 99.37 % | min 99.20 % | pass |" in text
     assert "| zou2021/mnist_lenet | energy | 0.425 mJ | 0.28 mJ | tolerance 0.042 mJ | fail |" in text
 

@@ -54,8 +54,7 @@ def test_a_joblib_sweep_runs_its_jobs_in_other_processes_and_reports_the_failed_
     assert (sweep / "accuracy_vs_energy.png").is_file()
 
 
-@pytest.mark.slow
-def test_a_submitit_local_sweep_lands_in_one_sweep_directory(tmp_path):
+def test_a_submitit_local_sweep_lands_in_one_sweep_directory(tmp_path):  # the cluster launcher, through its local executor
     done = _sweep(tmp_path, ["hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10"], "3,4")
     assert done.returncode == 0, done.stderr[-3000:]
     results = sorted((tmp_path / "runs" / "demo" / "sweep").rglob("results.json"))
