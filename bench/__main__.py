@@ -13,7 +13,7 @@ import sys
 
 from bench import render
 
-BENCHMARKS = ("quant_overhead", "neuron_speed", "conversion", "qat_step", "cifar10_anchor", "vgg_activity")
+BENCHMARKS = ("quant_overhead", "neuron_speed", "conversion", "qat_step", "cifar10_anchor", "s1_activity", "s1_chip_assumptions")
 COMMANDS = {"render": render.main}
 """Sub-commands that are not benchmarks: name -> main(argv) returning the exit status."""
 

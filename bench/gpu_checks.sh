@@ -13,19 +13,24 @@
 #             recipes/nimbekar2024/cifar10_vgg11_t8 with COMPILE (default true): the ratio of the two epoch times
 #             (issue 8: at most 1.5x; the anchor took 2.2 s on an H100) and whether the recipe learns
 #   vgg11     the whole 100-epoch recipe with COMPILE (issue 8: quantized VGG-11 above 90.0 %)
-#   activity  SNNQ_VGG_EPOCHS=30 `python -m bench vgg_activity`: the S1 VGG's activity for conf/hardware/zou2021_chip.yaml
+#   activity  `python -m bench s1_activity` for the VGG, SNNQ_S1_VGG_EPOCHS (default 30) epochs on the GPU: S1's VGG's
+#             activity for conf/hardware/zou2021_chip.yaml (issue 15 stored a 4-epoch CPU run)
+#   ddp       issue 17's NCCL path: zou2021/mnist_lenet for one epoch on trainer=gpu_ddp (every GPU of the machine,
+#             one process each, SyncBatchNorm): results.json must say how many processes trained it and that the
+#             quantizer state was identical on every rank
 #
-# Environment: CIFAR10 (the CIFAR-10 folder, default ../shared/data/cifar10), RUNS (where run directories go,
+# Environment: CIFAR10 (the CIFAR-10 folder, default ../shared/data/cifar10), MNIST (default ../shared/data/mnist), RUNS (where run directories go,
 # default runs/gpu), COMPILE (false | true | reduce-overhead | max-autotune), PYTHON (default python3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 CIFAR10=${CIFAR10:-../shared/data/cifar10}
+MNIST=${MNIST:-../shared/data/mnist}
 RUNS=${RUNS:-runs/gpu}
 COMPILE=${COMPILE:-true}
 STAGES=("$@")
-[ ${#STAGES[@]} -gt 0 ] || STAGES=(tests neurons qat epoch activity)
+[ ${#STAGES[@]} -gt 0 ] || STAGES=(tests neurons qat epoch activity ddp)
 
 "$PYTHON" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'gpu_checks: no CUDA device visible to torch')"
 "$PYTHON" -c "import torch; print('device:', torch.cuda.get_device_name(), '| torch', torch.__version__)"
@@ -64,7 +69,14 @@ print(f"epoch: recipe {ours:.2f} s, plain-script anchor {anchor:.2f} s, ratio {o
 EOF
       ;;
     vgg11) train_vgg11 "vgg11_$COMPILE" float_baseline=false ;;
-    activity) SNNQ_DATA=$(dirname "$CIFAR10") SNNQ_VGG_EPOCHS=${SNNQ_VGG_EPOCHS:-30} "$PYTHON" -m bench vgg_activity ;;
-    *) echo "gpu_checks: unknown stage '$stage'; expected tests, neurons, qat, epoch, vgg11 or activity" >&2; exit 2 ;;
+    activity) SNNQ_S1_NETWORKS=vgg SNNQ_S1_VGG_EPOCHS=${SNNQ_S1_VGG_EPOCHS:-30} \
+                SNNQ_S1_OVERRIDES="trainer=gpu data.data_dir=$(realpath "$CIFAR10")" "$PYTHON" -m bench s1_activity ;;
+    ddp)
+      "$PYTHON" -m snnq train recipe=zou2021/mnist_lenet trainer=gpu_ddp trainer.max_epochs=1 data.data_dir="$MNIST" \
+        hydra.run.dir="$RUNS/ddp_nccl"
+      "$PYTHON" -c "import json, sys; r = json.load(open(sys.argv[1])); print(r['training'], r['metrics']['logit_mismatches'])" \
+        "$RUNS/ddp_nccl/results.json"
+      ;;
+    *) echo "gpu_checks: unknown stage '$stage'; expected tests, neurons, qat, epoch, vgg11, activity or ddp" >&2; exit 2 ;;
   esac
 done

@@ -36,10 +36,22 @@ class DropAdverts(logging.Filter):
         return not any(pattern.search(message) for pattern in ADVERTS)
 
 
+FIT_WARNINGS = (
+    r".*does not have many workers.*",  # num_workers is the user's choice
+    # a multi-process test splits the test set over the processes (an uneven split repeats < N samples); the exact
+    # figures come from rank 0's verification on the whole test set
+    r".*`DistributedSampler` with the dataloaders. During `trainer.test\(\)`.*",
+)
+"""Messages of Lightning's fit and test that say nothing a snnq run can act on."""
+
+
 def quiet_dependency_warnings() -> None:
-    """Ignores `DEPENDENCY_WARNINGS` in this process (each process of a multi-process run calls it)."""
+    """Ignores `DEPENDENCY_WARNINGS` and `FIT_WARNINGS` in this process (each process of a multi-process run calls
+    it: `snnq.lit.callbacks.QuietProcess` does in the processes ``ddp_spawn`` starts)."""
     for message, module in DEPENDENCY_WARNINGS:
         warnings.filterwarnings("ignore", message=message, module=module)
+    for message in FIT_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
 
 
 LIGHTNING_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric")

@@ -31,9 +31,8 @@ from omegaconf import DictConfig
 from torch import nn
 
 from snnq.errors import ConfigError
-from snnq.experiment.results import SCHEMA_VERSION, compare_with_paper, environment, write_json
+from snnq.experiment.results import SCHEMA_VERSION, compare_with_paper, environment, settle, with_hardware, write_json
 from snnq.experiment.safety import check_targets, instantiate, to_plain
-from snnq.experiment.verdicts import failures, run_verdict
 from snnq.quant.apply import quantize_, quantized_weights
 from snnq.quant.config import QuantConfig
 from snnq.registry import MODELS
@@ -52,10 +51,9 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any] | None:
     start = time.perf_counter()
     check_targets(cfg)
     plain = to_plain(cfg)
-    from snnq.lit.distributed import check_strategy_for, check_trainer_options, is_global_zero
+    from snnq.lit.distributed import check_trainer_options, is_global_zero
 
     check_trainer_options(plain.get("trainer") or {})
-    check_strategy_for(plain.get("trainer") or {}, quantized=bool(plain.get("quant")))
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     task = plain.get("task", "ann")
@@ -111,20 +109,14 @@ def run(cfg: DictConfig, run_dir: str | Path) -> dict[str, Any] | None:
         snn = _convert_and_verify(model, data, plain, run_dir, metrics, results)
     if plain.get("robustness"):
         results["robustness"] = _robustness(float_model, model, snn, data, plain, run_dir)
-    hardware = plain.get("hardware_name")
-    if hardware:
-        results["hardware"] = _hardware(run_dir, hardware, plain)
-        totals = results["hardware"].get("totals") or {}
-        metrics.update({f"hardware_{key}": value for key, value in totals.items() if key in ("latency_s", "energy_j", "power_w", "area_mm2")})
     if metrics.get("float_accuracy") is not None:  # the losses papers report against their float networks
         for key, name in (("quantized_accuracy", "accuracy_loss"), ("snn_accuracy", "accuracy_loss_snn")):
             if metrics.get(key) is not None:
                 metrics[name] = metrics["float_accuracy"] - metrics[key]
     results["metrics"] = metrics
     results["paper"] = compare_with_paper(metrics, list(plain.get("expected") or []))
-    results["failures"] = failures(results)  # conversion to the integer network or hardware report that failed
-    results["status"] = "failed" if results["failures"] else "completed"
-    results["verdict"] = run_verdict(results)  # pass only when every expected figure passes
+    hardware = plain.get("hardware_name")  # with its figures: the comparison again, failures, status and verdict
+    results = with_hardware(results, _hardware(run_dir, hardware, plain)) if hardware else settle(results)
     results["environment"] = environment(plain["seed"], time.perf_counter() - start)
     write_json(run_dir / "results.json", results)
     return results
@@ -198,7 +190,9 @@ def _fit_and_test(model: nn.Module, data: Any, plain: dict[str, Any], run_dir: P
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
+    from snnq.experiment.console import quiet_dependency_warnings
     from snnq.lit import EpochTimer, QATClassifier, QuantizerEpochCallback
+    from snnq.lit.callbacks import QuietProcess
     from snnq.lit.distributed import QuantizerSync, batchnorm_classes, restore_batchnorm
 
     if task == "snn":
@@ -218,7 +212,7 @@ def _fit_and_test(model: nn.Module, data: Any, plain: dict[str, Any], run_dir: P
     try:
         trainer = Trainer(
             default_root_dir=run_dir, logger=loggers,
-            callbacks=[ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0), QuantizerEpochCallback(), timer, sync],
+            callbacks=[ModelCheckpoint(dirpath=checkpoints, save_last=True, save_top_k=0), QuantizerEpochCallback(), timer, sync, QuietProcess()],
             **{**TRAINER_DEFAULTS, **options},
         )
     except MisconfigurationException as error:  # Lightning's verdict on trainer.* options, as snnq's one-line error
@@ -226,11 +220,10 @@ def _fit_and_test(model: nn.Module, data: Any, plain: dict[str, Any], run_dir: P
     last = checkpoints / "last.ckpt"
     batchnorms = batchnorm_classes(model)  # trainer.sync_batchnorm swaps them for SyncBatchNorm during the fit
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*does not have many workers.*")  # num_workers is the user's choice
-        # a multi-process test splits the test set over the processes (an uneven split repeats < N samples); the
-        # exact figures come from rank 0's verification on the whole test set
-        warnings.filterwarnings("ignore", message=r".*`DistributedSampler` with the dataloaders. During `trainer.test\(\)`.*")
+        quiet_dependency_warnings()
         trainer.fit(module, datamodule=data, ckpt_path=str(last) if last.is_file() else None, weights_only=True)
+        timer.collect(trainer)  # ddp_spawn: the fit ran in other processes; rank 0 sent its weights and these back
+        sync.collect(trainer)
         tested = trainer.test(module, datamodule=data, verbose=False)
     restore_batchnorm(model, batchnorms)
     sync.check()
@@ -332,7 +325,7 @@ def _export_ir(snn: Any, batches: list[Any], run_dir: Path, plain: dict[str, Any
     network = calibrate_ir(network, inputs, source=f"{count} test images")
     save_ir(network, run_dir)
     buffer = run_dir / INPUTS_FILENAME
-    np.savez(buffer, inputs=inputs, labels=labels.numpy())
+    np.savez_compressed(buffer, inputs=inputs, labels=labels.numpy())  # spike codes: mostly zeros
     integer = simulate(network, inputs)
     scores = integer.scores.astype(np.float64) * np.asarray(network.metadata["output_unit"])
     with torch.no_grad():

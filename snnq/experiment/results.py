@@ -82,3 +82,38 @@ def compare_with_paper(metrics: dict[str, Any], expected: list[dict[str, Any]]) 
             row["within_tolerance"] = all(checks) if checks else None
         rows.append(row)
     return rows
+
+
+HARDWARE_METRICS = ("latency_s", "energy_j", "power_w", "area_mm2")
+"""The hardware report's totals a run also keeps as metrics (``hardware_<key>``), compared with the paper's."""
+COMPARISON_KEYS = ("ours", "gap", "within_tolerance")
+"""What `compare_with_paper` adds to an expected item (the rest of a row is the item itself)."""
+
+
+def with_hardware(results: dict[str, Any], hardware: dict[str, Any]) -> dict[str, Any]:
+    """``results`` with ``hardware`` (a report's `snnq.hardware.report.summary`, or why none was written) in place of
+    its hardware report, and everything that depends on it made consistent again: the ``hardware_*`` metrics, the
+    comparison with the paper's figures (the expected items the run stored, compared anew), the failures, the
+    status and the verdict. `snnq.experiment.pipeline` builds a run's results with it, and ``snnq hw report``
+    re-evaluates a finished run on a preset with it, so that a changed preset never leaves a stale verdict beside
+    new figures."""
+    results = {**results, "hardware": hardware}
+    metrics = {k: v for k, v in (results.get("metrics") or {}).items() if k not in {f"hardware_{m}" for m in HARDWARE_METRICS}}
+    metrics.update({f"hardware_{key}": value for key, value in (hardware.get("totals") or {}).items() if key in HARDWARE_METRICS})
+    results["metrics"] = metrics
+    if "paper" in results:
+        expected = [{k: v for k, v in row.items() if k not in COMPARISON_KEYS} for row in results["paper"]]
+        results["paper"] = compare_with_paper(metrics, expected)
+    return settle(results)
+
+
+def settle(results: dict[str, Any]) -> dict[str, Any]:
+    """Sets ``results``' ``failures`` (the IR or hardware step that failed), ``status`` and ``verdict`` (pass only
+    when every expected figure passes) from what it holds, and returns it."""
+    from snnq.experiment.verdicts import failures, run_verdict
+
+    results["failures"] = failures(results)
+    results["status"] = "failed" if results["failures"] else "completed"
+    results["verdict"] = run_verdict(results)
+    return results
+

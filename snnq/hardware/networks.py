@@ -185,6 +185,61 @@ def resnet18(
     return b.build(input_rate=rate, spike_rate=spike_rate, metadata={"dataset": dataset, "architecture": "resnet18"})
 
 
+S1_LAYOUTS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {
+        # (out channels, kernel, stride, padding) of each on-chip convolution, then the on-chip dense widths.
+        "lenet": MappingProxyType({"input_shape": (16, 28, 28), "convs": ((16, 5, 1, 0), (16, 2, 2, 0), (32, 5, 1, 0), (32, 2, 2, 0)),
+                                   "dense": (256,)}),
+        "vgg": MappingProxyType({"input_shape": (64, 24, 24), "convs": ((64, 3, 1, 1), (64, 3, 1, 1), (64, 2, 2, 0), (128, 3, 1, 1), (128, 3, 1, 1),
+                                                                        (128, 2, 2, 0), (256, 3, 1, 1), (256, 3, 1, 1), (256, 2, 2, 0),
+                                                                        (512, 3, 1, 1), (512, 3, 1, 0)),
+                                 "dense": ()}),
+    }
+)
+"""The on-chip part of S1's networks (`snnq.models.s1`; PAPERS.md S1 "[V]"): what enters the chip is the off-chip
+first layer's four-spike output (16 x 28 x 28 for the LeNet, 64 x 24 x 24 for the VGG), and the off-chip output
+layer reads the last on-chip layer's spikes. tests/hardware/test_s1_networks.py checks these shapes against
+`snnq.conversion.to_ir` of the converted torch models."""
+
+
+def s1_network(
+    layout: str,
+    *,
+    time_steps: int = 1,
+    weight_bits: int = 2,
+    membrane_bits: int = 12,
+    levels: int = 4,
+    input_levels: int = 4,
+    schedule: str = "layerwise",
+    spike_rate: float = 0.1,
+    input_rate: float = 0.1,
+    measured: Mapping[str, Mapping[str, float]] | None = None,
+    input_spikes: float | None = None,
+    seed: int = 0,
+) -> Network:
+    """The on-chip layers of S1's ``layout`` (`S1_LAYOUTS`: ``"lenet"`` or ``"vgg"``) as `snnq.conversion.to_ir`
+    writes them for the converted model: ternary synapses (weights in {-1, 0, 1}, no replication), four-spike
+    threshold groups (``levels`` sub-neurons per element, stateless, one step), ``input_levels``-level inputs.
+
+    Layer names: conv1.. (the 2x2/2 convolutions that replace pooling included), flatten1, then fc1.. for the
+    layout's on-chip dense layers (the keys of ``measured``). ``membrane_bits`` (the converter picks each
+    layer's own width; 12 is the widest in the LeNet) only sizes the neurons' area and per-bit energy.
+    """
+    if layout not in S1_LAYOUTS:
+        raise UnknownNameError("S1 layout", layout, S1_LAYOUTS)
+    spec = S1_LAYOUTS[layout]
+    b = NetworkBuilder(f"s1_{layout}_chip", tuple(spec["input_shape"]), time_steps=time_steps, coding="scatter_gather",
+                       weight_bits=weight_bits, membrane_bits=membrane_bits, synapse="ternary", levels=levels,
+                       input_levels=input_levels, schedule=schedule, seed=seed)
+    for out, kernel, stride, padding in spec["convs"]:
+        b.conv(out, kernel, stride=stride, padding=padding)
+    b.flatten()  # the classifier's first module: on chip, it passes the spikes on to the dense layers or the host
+    for width in spec["dense"]:
+        b.dense(width)
+    return b.build(input_rate=input_rate, spike_rate=spike_rate, measured=measured, input_spikes=input_spikes,
+                   metadata={"architecture": f"s1_{layout}", "off_chip": "first and output layers (host)", "chip_output": True})
+
+
 @dataclass(frozen=True)
 class PaperNetwork:
     """A named network builder with the defaults of the paper that used it."""
@@ -201,8 +256,10 @@ class PaperNetwork:
 
 PAPER_NETWORKS: Mapping[str, PaperNetwork] = MappingProxyType(
     {
-        "lenet5_mnist": PaperNetwork(lenet5, {"dataset": "mnist"}, "LeNet-5 on MNIST (S0, S1)"),
-        "vgg_s1_cifar10": PaperNetwork(vgg, {"config": "vgg_s1", "dataset": "cifar10", "classifier": ()}, "S1's CIFAR-10 VGG (assumed layout)"),
+        "lenet5_mnist": PaperNetwork(lenet5, {"dataset": "mnist"}, "LeNet-5 on MNIST (S0; S1's 4-bit replicated stand-in)"),
+        "s1_lenet_mnist": PaperNetwork(s1_network, {"layout": "lenet"}, "S1's LeNet on MNIST, its on-chip layers (S1)"),
+        "s1_vgg_cifar10": PaperNetwork(s1_network, {"layout": "vgg"}, "S1's VGG-Net on 24x24 CIFAR-10 crops, its on-chip layers (S1)"),
+        "vgg_s1_cifar10": PaperNetwork(vgg, {"config": "vgg_s1", "dataset": "cifar10", "classifier": ()}, "the VGG the zou2021_chip preset assumed before S1's own layout was known"),
         "vgg16_cifar10": PaperNetwork(vgg, {"config": "vgg16", "dataset": "cifar10"}, "VGG-16 on CIFAR-10 (S2)"),
         "vgg16_cifar100": PaperNetwork(vgg, {"config": "vgg16", "dataset": "cifar100"}, "VGG-16 on CIFAR-100 (S2)"),
         "vgg16_tiny_imagenet": PaperNetwork(vgg, {"config": "vgg16", "dataset": "tiny_imagenet"}, "VGG-16 on 64x64 Tiny-ImageNet (S2)"),

@@ -149,8 +149,10 @@ def _markdown(report: HardwareReport, preset: Preset) -> str:
 def write_report(run_dir: str | os.PathLike[str], preset: Preset | str, *, seed: int = 0, update_results: bool = True) -> HardwareReport:
     """Evaluates the run directory's network on ``preset`` and writes the files listed in the module docstring.
 
-    With ``update_results=False`` the run's ``results.json`` is left alone (a training run merges the totals into
-    its own results, written once at its end)."""
+    With ``update_results`` the run's ``results.json`` takes the new report with everything that depends on it
+    (`snnq.experiment.results.with_hardware`: hardware metrics, comparison with the paper, verdict); with
+    ``update_results=False`` it is left alone (a training run merges the report into its own results, written once
+    at its end)."""
     run = Path(run_dir)
     preset = load_preset(preset) if isinstance(preset, str) else preset
     network = load_ir(run)
@@ -169,11 +171,13 @@ def write_report(run_dir: str | os.PathLike[str], preset: Preset | str, *, seed:
     plot_layer_energy(report, run / "hardware_energy.png")
     plot_layer_latency(report, run / "hardware_latency.png")
     plot_tiles(report, run / "hardware_tiles.png")
-    if update_results:
+    if update_results:  # the run's hardware metrics, comparison with the paper and verdict follow the new report
+        from snnq.experiment.results import with_hardware
+
         results_path = run / "results.json"
         results = json.loads(results_path.read_text()) if results_path.is_file() else {}
-        results["hardware"] = summary(report, preset)
-        atomic_write_bytes(results_path, json.dumps(results, indent=2, sort_keys=True).encode())
+        results = with_hardware(results, {**summary(report, preset), "written": True})
+        atomic_write_bytes(results_path, json.dumps(results, indent=2).encode())
     return report
 
 

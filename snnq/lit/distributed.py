@@ -12,7 +12,12 @@ nothing. With several (``trainer.strategy=ddp``, ``ddp_spawn``, ``ddp_fork``; ``
   activations in training mode (dynamic fixed-point ranges, running maxima, calibration means) are those of
   the global batch, reduced across processes;
 - at the end of the fit it gathers a digest of every quantizer's and neuron's parameters and buffers from
-  every rank (`replica_digests`); `identical` says whether they all match, and `check` raises when not.
+  every rank (`replica_digests`); `identical` says whether they all match, and `check` raises when not. Under
+  ``ddp_spawn`` and ``ddp_fork`` the fit runs in started processes and Lightning returns only rank 0's weights
+  (quantizer state included: it is in the state dict) and metrics to the main process, which converts and
+  verifies: `collect` takes the digests from there.
+
+Quantized layers reach ``ddp_spawn``'s processes by pickling (`snnq.quant.pickling`).
 
 What each quantizer keeps in step is listed in ``snnq/quant/README.md`` ("Multi-process training").
 """
@@ -64,22 +69,6 @@ DEVICE_COUNTERS = {
     "cuda": ("CUDA devices", lambda: torch.cuda.device_count()),
 }
 """``trainer.accelerator`` -> (what a device is, how many this machine has), for `check_trainer_options`."""
-
-
-SPAWNING_STRATEGIES = ("ddp_spawn", "ddp_spawn_find_unused_parameters_true")
-"""Strategies that pickle the model into new processes: quantized networks (torch parametrizations, which
-serialise only through ``state_dict``) cannot travel that way."""
-
-
-def check_strategy_for(options: dict[str, Any], quantized: bool) -> None:
-    """Raises `ConfigError` when ``trainer.strategy`` cannot carry this network to its processes."""
-    strategy = options.get("strategy", "auto")
-    if quantized and strategy in SPAWNING_STRATEGIES:
-        raise ConfigError(
-            f"trainer.strategy={strategy} cannot carry a quantized network to its processes: it pickles the model, and "
-            "PyTorch serialises parametrized (quantized) modules only through state_dict; use trainer.strategy=ddp "
-            "(`snnq train`), or ddp_fork on CPU"
-        )
 
 
 def check_trainer_options(options: dict[str, Any]) -> None:
@@ -141,6 +130,18 @@ def restore_batchnorm(model: nn.Module, classes: dict[str, type[nn.Module]]) -> 
         replacement.to(next(iter(current.state_dict().values())).device if current.state_dict() else "cpu")
         parent_name, _, child = name.rpartition(".")
         setattr(model.get_submodule(parent_name) if parent_name else model, child, replacement)
+
+
+def report_to_main_process(trainer: pl.Trainer, name: str, value: torch.Tensor) -> None:
+    """Leaves ``value`` where ``ddp_spawn`` and ``ddp_fork`` carry it back to the main process: Lightning
+    returns rank 0's weights and ``trainer.callback_metrics`` there, and nothing of the callbacks, whose copies
+    in the started processes are lost; read it back with `from_rank_zero` after ``Trainer.fit``."""
+    trainer.callback_metrics[f"snnq/{name}"] = value
+
+
+def from_rank_zero(trainer: pl.Trainer, name: str) -> torch.Tensor | None:
+    """What `report_to_main_process` left under ``name`` (taken out of ``trainer.callback_metrics``), or None."""
+    return trainer.callback_metrics.pop(f"snnq/{name}", None)
 
 
 def synchronized_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -213,6 +214,15 @@ class QuantizerSync(pl.Callback):
         gathered: list[Any] = [None] * trainer.world_size
         torch.distributed.all_gather_object(gathered, digest)
         self.replica_digests = [str(d) for d in gathered]
+        digests = torch.tensor([list(bytes.fromhex(d)) for d in self.replica_digests], dtype=torch.uint8)
+        report_to_main_process(trainer, "replica_digests", digests)
+
+    def collect(self, trainer: pl.Trainer) -> None:
+        """After ``Trainer.fit``: takes the digests rank 0 sent back when the fit ran in started processes
+        (``ddp_spawn``, ``ddp_fork``: this process's callback saw none of it)."""
+        sent = from_rank_zero(trainer, "replica_digests")
+        if sent is not None and not self.replica_digests:
+            self.replica_digests = [bytes(row.tolist()).hex() for row in sent]
 
     def check(self) -> None:
         """Raises `RuntimeError` when the ranks ended the fit with different quantizer or neuron state."""

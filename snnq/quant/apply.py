@@ -15,6 +15,7 @@ from snnq.errors import ConfigError, NonFiniteError, TensorTypeError
 from snnq.quant.base import Quantizer
 from snnq.quant.config import QuantConfig
 from snnq.quant.integer import IntegerTensor
+from snnq.quant.pickling import make_picklable
 
 WEIGHTED_LAYERS: tuple[type[nn.Module], ...] = (nn.Linear, nn.modules.conv._ConvNd)
 """Layers whose ``weight`` `quantize_` quantizes (any subclass too, such as SpikingJelly's ``layer.Conv2d``)."""
@@ -62,7 +63,8 @@ def quantize_(model: nn.Module, config: QuantConfig | Mapping[str, Any], filter_
 
     Every ``nn.Linear`` / ``nn.Conv*`` (including subclasses, e.g. SpikingJelly's layer wrappers) accepted by
     ``filter_fn(module, name)`` gets ``config.weight`` through ``torch.nn.utils.parametrize``, so ``module.weight``
-    is the fake-quantized weight while the float one trains underneath (``parametrizations.weight.original``).
+    is the fake-quantized weight while the float one trains underneath (``parametrizations.weight.original``);
+    the quantized layers pickle (`snnq.quant.pickling`), with every quantizer's state.
     Every module whose class name is in ``config.activations`` is replaced by a `QuantizedActivation`.
 
     Everything is checked before anything changes: on error the model is left exactly as it was. Load float
@@ -98,6 +100,7 @@ def quantize_(model: nn.Module, config: QuantConfig | Mapping[str, Any], filter_
         warnings.warn("quantize_ found no layer to quantize (check filter_fn and config.activations)", stacklevel=2)
     for module, tensor_name, quantizer in tensor_plan:
         parametrize.register_parametrization(module, tensor_name, quantizer)
+        make_picklable(module)  # whole-model pickling (ddp_spawn) works: PyTorch's parametrized class refuses it
     for name, module, quantizer in activation_plan:
         parent, _, child = name.rpartition(".")
         setattr(model.get_submodule(parent), child, QuantizedActivation(module, quantizer))

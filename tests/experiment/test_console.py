@@ -18,7 +18,6 @@ BAD_INPUT = {
     "devices": (["trainer.devices=4096"], "trainer.devices=4096 asks for 4096 CPU cores"),
     "launcher": (["hydra/launcher=nope"], "Could not find 'hydra/launcher/nope'"),
     "sharding strategy": (["trainer.strategy=fsdp"], "trainer.strategy='fsdp' is not supported"),
-    "spawn with quantizers": (["trainer.strategy=ddp_spawn", "trainer.devices=2"], "trainer.strategy=ddp_spawn cannot carry a quantized network"),
     "sync_batchnorm on cpu": (["trainer.sync_batchnorm=true"], "trainer.sync_batchnorm=true needs trainer.accelerator=gpu"),
     "unknown key": (["trainer.strategie=ddp"], "trainer.strategie"),
 }

@@ -66,21 +66,37 @@ def test_every_quantizer_and_neuron_is_bit_identical_on_both_ranks(two_processes
         assert shared0 == shared1 == max(local0, local1)
 
 
-def test_rank_one_would_export_the_same_integer_network(two_processes, tmp_path):
+def _ir_arrays(path: Path, *, measured: bool = True) -> dict[str, np.ndarray]:
+    """The arrays of a saved integer network (``network.ir.npz``); ``measured=False``: only its integer arrays
+    (weights, scales, biases, thresholds), not the activity measured on inputs nor the description naming them."""
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files if measured or (key != "__ir__" and "activity." not in key)}
+
+
+def _integer_network(model: torch.nn.Module, path: Path, *, method: str, options: dict, input_shape: tuple[int, ...]) -> Path:
+    """``model``'s integer network, converted as a run converts it, saved at ``path``."""
     from snnq.conversion import convert, to_ir
     from snnq.hardware import save_ir
 
+    snn = convert(model.eval(), method=method, **options)
+    return save_ir(to_ir(snn, name="demo", input_shape=input_shape), path)
+
+
+def _assert_same_arrays(one: dict[str, np.ndarray], other: dict[str, np.ndarray]) -> None:
+    assert one.keys() == other.keys() and len(one) > 0
+    for key in one:
+        assert one[key].dtype == other[key].dtype and np.array_equal(one[key], other[key]), key
+
+
+def test_rank_one_would_export_the_same_integer_network(two_processes, tmp_path):
     arrays = []
     for rank in (0, 1):
         trio = ddp_script.Trio(steps=1)
         trio.load_state_dict(_state(two_processes, rank, STEPS))
-        snn = convert(trio.demo.eval(), method="scatter_gather", spike_budget=4)
-        path = save_ir(to_ir(snn, name="demo", input_shape=(ddp_script.FEATURES,)), tmp_path / f"rank{rank}.ir.npz")
-        with np.load(path, allow_pickle=False) as data:
-            arrays.append({key: data[key] for key in data.files})
-    assert arrays[0].keys() == arrays[1].keys() and len(arrays[0]) > 0
-    for key in arrays[0]:
-        assert np.array_equal(arrays[0][key], arrays[1][key]), key
+        path = _integer_network(trio.demo, tmp_path / f"rank{rank}.ir.npz", method="scatter_gather",
+                                options={"spike_budget": 4}, input_shape=(ddp_script.FEATURES,))
+        arrays.append(_ir_arrays(path))
+    _assert_same_arrays(*arrays)
 
 
 def test_two_processes_and_one_reach_the_same_state_after_the_first_step(two_processes, tmp_path):
@@ -107,21 +123,46 @@ def test_the_replica_check_sees_any_difference():
         sync.check()
 
 
-def test_snnq_train_on_two_processes_writes_one_result_from_rank_zero(tmp_path):
+def _train_demo_on_two_processes(tmp_path: Path, strategy: str, *overrides: str) -> tuple[subprocess.CompletedProcess, Path, dict]:
+    """``snnq train recipe=demo`` (a few batches) on 2 CPU processes: the process, the run directory, its results."""
     runs = tmp_path / "runs"
     done = subprocess.run(
-        [sys.executable, "-m", "snnq", "train", "recipe=demo", "trainer=fast", "trainer.devices=2", "trainer.strategy=ddp",
-         f"runs_dir={runs}", "robustness=null", "ir_samples=4", "verify.max_batches=2"],
+        [sys.executable, "-m", "snnq", "train", "recipe=demo", "trainer=fast", "trainer.devices=2", f"trainer.strategy={strategy}",
+         f"runs_dir={runs}", "robustness=null", "ir_samples=4", "verify.max_batches=2", *overrides],
         capture_output=True, text=True, timeout=TIMEOUT_S, env=_python_env(), cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr[-4000:]
     results = list(runs.rglob("results.json"))
     assert len(results) == 1
-    run_dir = results[0].parent
-    training = json.loads(results[0].read_text())["training"]
-    assert training["processes"] == 2 and training["strategy"] == "ddp" and training["replicas_identical"] is True
     assert [p.name for p in runs.iterdir()] == ["demo"] and len(list((runs / "demo").iterdir())) == 1  # one run directory
+    training = json.loads(results[0].read_text())["training"]
+    assert training["processes"] == 2 and training["strategy"] == strategy and training["replicas_identical"] is True
+    return done, results[0].parent, json.loads(results[0].read_text())
+
+
+def test_snnq_train_on_two_processes_writes_one_result_from_rank_zero(tmp_path):
+    done, run_dir, _ = _train_demo_on_two_processes(tmp_path, "ddp")
     assert not list(run_dir.glob("train_ddp_process_*")), "a rank > 0 wrote into the run directory"
     assert (run_dir / "network.ir.npz").is_file() and (run_dir / "checkpoints" / "last.ckpt").is_file()
     # the console: each Lightning line once, no advertisement
     assert done.stdout.count("GPU available") == 1 and "Tip:" not in done.stdout + done.stderr
+
+
+def test_snnq_train_with_ddp_spawn_exports_the_network_rank_zero_trained(tmp_path):
+    """``ddp_spawn`` pickles the quantized network into 2 started processes (`snnq.quant.pickling`); rank 0 sends its
+    trained weights back, and the main process converts, verifies and writes the results once: its integer network
+    is the one of rank 0's last checkpoint (the state at the end of the fit, quantizer state included)."""
+    from snnq.experiment.pipeline import apply_quantization, build_model
+    from snnq.hardware import load_ir
+
+    _, run_dir, results = _train_demo_on_two_processes(tmp_path, "ddp_spawn", "trainer.max_epochs=2")
+    assert results["metrics"]["train_epoch_seconds"] is not None and results["metrics"]["logit_mismatches"] == 0
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["global_step"] > 0
+    model = build_model(results["model"])
+    apply_quantization(model, results["quantizers"])
+    model.load_state_dict({key.removeprefix("model."): value for key, value in checkpoint["state_dict"].items()})
+    converter = results["converter"]
+    trained = _integer_network(model, tmp_path / "rank0.ir.npz", method=converter["method"], options=converter["options"],
+                               input_shape=load_ir(run_dir).input_shape)
+    _assert_same_arrays(_ir_arrays(trained, measured=False), _ir_arrays(run_dir / "network.ir.npz", measured=False))

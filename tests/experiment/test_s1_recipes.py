@@ -38,8 +38,11 @@ def test_s1_vgg_recipe_uses_24_pixel_crops():
     assert (plain["data"]["crop"], plain["data"]["padding"], plain["data"]["augment"], plain["data"]["flip"]) == (24, 0, True, True)
     assert plain["model"]["options"]["input_size"] == 24
     assert plain["trainer"]["max_epochs"] == 400 and plain["data"]["batch_size"] == 200
-    (accuracy,) = plain["expected"]
-    assert (accuracy["metric"], accuracy["value"]) == ("snn_accuracy", 91.91)
+    expected = {row["metric"]: row for row in plain["expected"]}
+    assert expected["snn_accuracy"]["value"] == 91.91 and expected["logit_mismatches"]["max"] == 0
+    for metric, paper in (("hardware_latency_s", 3.24e-3), ("hardware_energy_j", 2.3e-3)):  # predictions: +-25 %
+        assert expected[metric]["value"] == paper and expected[metric]["tolerance"] == pytest.approx(0.25 * paper)
+        assert "predicted" in expected[metric]["source"]
 
 
 @pytest.mark.parametrize("recipe", ["zou2021/mnist_lenet_4bit_replicated", "zou2021/cifar10_vgg_4bit_replicated"])

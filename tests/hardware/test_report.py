@@ -40,9 +40,28 @@ def test_report_writes_json_markdown_plots_and_extends_results(tmp_path, capsys)
     for name in ("hardware_energy.png", "hardware_latency.png", "hardware_tiles.png"):
         assert (run / name).read_bytes().startswith(PNG), name
     results = json.loads((run / "results.json").read_text())
-    assert results["recipe"] == "unit" and results["metrics"] == {"acc": 0.5}
+    assert results["recipe"] == "unit" and results["metrics"]["acc"] == 0.5
+    assert results["metrics"]["hardware_latency_s"] == document["totals"]["latency_s"]
     assert results["hardware"]["totals"] == document["totals"] and results["hardware"]["preset"] == "liu2018_memristor"
     assert not [p.name for p in run.iterdir() if p.name.endswith(".tmp") or p.name.startswith(".")]
+
+
+def test_report_on_another_preset_refreshes_the_runs_figures_and_verdict(tmp_path):
+    """A run re-evaluated on a changed preset must not keep the old figures' verdict: the comparison with the
+    paper is made again from the stored expected items."""
+    run = run_dir(tmp_path)
+    assert main(["hw", "report", str(run), "hardware=liu2018_memristor"]) == 0
+    latency = json.loads((run / "results.json").read_text())["metrics"]["hardware_latency_s"]
+    expected = {"metric": "hardware_latency_s", "value": latency, "tolerance": 0.01 * latency, "source": "unit"}
+    stale = {"recipe": "unit", "metrics": {"acc": 0.5, "hardware_latency_s": latency},
+             "paper": [{**expected, "ours": latency, "gap": 0.0, "within_tolerance": True}], "verdict": "pass"}
+    (run / "results.json").write_text(json.dumps(stale))
+    assert main(["hw", "report", str(run), "hardware=zou2021_chip"]) == 0
+    results = json.loads((run / "results.json").read_text())
+    ours = results["metrics"]["hardware_latency_s"]
+    assert ours != latency and results["hardware"]["preset"] == "zou2021_chip"
+    assert results["paper"] == [{**expected, "ours": ours, "gap": ours - latency, "within_tolerance": False}]
+    assert results["verdict"] == "fail" and results["status"] == "completed"
 
 
 def test_report_on_an_fpga_preset_without_inputs(tmp_path):
