@@ -188,12 +188,17 @@ def resnet18(
 S1_LAYOUTS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
     {
         # (out channels, kernel, stride, padding) of each on-chip convolution, then the on-chip dense widths.
-        "lenet": MappingProxyType({"input_shape": (16, 28, 28), "convs": ((16, 5, 1, 0), (16, 2, 2, 0), (32, 5, 1, 0), (32, 2, 2, 0)),
-                                   "dense": (256,)}),
-        "vgg": MappingProxyType({"input_shape": (64, 24, 24), "convs": ((64, 3, 1, 1), (64, 3, 1, 1), (64, 2, 2, 0), (128, 3, 1, 1), (128, 3, 1, 1),
-                                                                        (128, 2, 2, 0), (256, 3, 1, 1), (256, 3, 1, 1), (256, 2, 2, 0),
-                                                                        (512, 3, 1, 1), (512, 3, 1, 0)),
-                                 "dense": ()}),
+        "lenet": MappingProxyType({
+            "input_shape": (16, 28, 28),
+            "convs": ((16, 5, 1, 0), (16, 2, 2, 0), (32, 5, 1, 0), (32, 2, 2, 0)),
+            "dense": (256,),
+        }),
+        "vgg": MappingProxyType({
+            "input_shape": (64, 24, 24),
+            "convs": ((64, 3, 1, 1), (64, 3, 1, 1), (64, 2, 2, 0), (128, 3, 1, 1), (128, 3, 1, 1), (128, 2, 2, 0),
+                      (256, 3, 1, 1), (256, 3, 1, 1), (256, 2, 2, 0), (512, 3, 1, 1), (512, 3, 1, 0)),
+            "dense": (),
+        }),
     }
 )
 """The on-chip part of S1's networks (`snnq.models.s1`; PAPERS.md S1 "[V]"): what enters the chip is the off-chip
@@ -206,7 +211,6 @@ def s1_network(
     layout: str,
     *,
     time_steps: int = 1,
-    weight_bits: int = 2,
     membrane_bits: int = 12,
     levels: int = 4,
     input_levels: int = 4,
@@ -229,7 +233,7 @@ def s1_network(
         raise UnknownNameError("S1 layout", layout, S1_LAYOUTS)
     spec = S1_LAYOUTS[layout]
     b = NetworkBuilder(f"s1_{layout}_chip", tuple(spec["input_shape"]), time_steps=time_steps, coding="scatter_gather",
-                       weight_bits=weight_bits, membrane_bits=membrane_bits, synapse="ternary", levels=levels,
+                       membrane_bits=membrane_bits, synapse="ternary", levels=levels,
                        input_levels=input_levels, schedule=schedule, seed=seed)
     for out, kernel, stride, padding in spec["convs"]:
         b.conv(out, kernel, stride=stride, padding=padding)

@@ -13,7 +13,7 @@ from torch import nn
 
 import snnq
 from snnq.conversion import input_codes, to_ir
-from snnq.hardware import calibrate, load_preset
+from snnq.hardware import calibrate, load_preset, save_ir
 from snnq.hardware.figures import FIGURES
 from snnq.hardware.networks import paper_network
 from snnq.models.s1 import s1_lenet, s1_vgg
@@ -65,3 +65,16 @@ def test_shape_only_lenet_with_the_ir_counts_models_what_the_ir_models():
     assert energy.value(from_shapes, None) == pytest.approx(energy.value(from_ir, None), rel=1e-4)
     doubled = {**options, "measured": {k: {"spikes": 2 * v["spikes"], "synops": 2 * v["synops"]} for k, v in options["measured"].items()}}
     assert latency.value(backend.evaluate(paper_network("s1_lenet_mnist", **doubled)), None) > 1.2 * latency.value(from_ir, None)
+
+
+def test_bench_reads_the_runs_counts_under_the_shape_only_names_and_refuses_another_network(tmp_path):
+    from bench.s1_activity import activity
+
+    ir = converted_ir("s1_lenet_mnist")
+    save_ir(ir, tmp_path)
+    options = activity(tmp_path, "lenet")
+    assert list(options["measured"]) == [layer.name for layer in paper_network("s1_lenet_mnist")]
+    assert options["measured"]["conv1"]["synops"] == round(float(ir.layers[0].activity.synops), 1)
+    assert options["input_spikes"] == round(float(ir.input_activity.spikes), 1)
+    with pytest.raises(RuntimeError, match="does not line up with s1_vgg_cifar10"):
+        activity(tmp_path, "vgg")
