@@ -227,7 +227,8 @@ def s1_network(
 
     Layer names: conv1.. (the 2x2/2 convolutions that replace pooling included), flatten1, then fc1.. for the
     layout's on-chip dense layers (the keys of ``measured``). ``membrane_bits`` (the converter picks each
-    layer's own width; 12 is the widest in the LeNet) only sizes the neurons' area and per-bit energy.
+    layer's own width; 12 is the widest in the LeNet) sizes the neurons' area and per-bit energy, and the partial
+    sums a layer split over several cores sends between them (the LeNet's layers each fit one core).
     """
     if layout not in S1_LAYOUTS:
         raise UnknownNameError("S1 layout", layout, S1_LAYOUTS)
