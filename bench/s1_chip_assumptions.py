@@ -19,6 +19,7 @@ from typing import Any
 
 from bench.record import RunRecord
 from snnq.hardware import load_preset
+from snnq.hardware.figures import FIGURES
 from snnq.hardware.fit import fit_preset
 from snnq.hardware.modelled import NetworkCache, modelled_value
 from snnq.hardware.presets import Preset
@@ -44,19 +45,17 @@ def refitted(preset: Preset, overrides: dict[str, Any]) -> Preset:
 
 
 def run() -> RunRecord:
+    """One row per alternative: its fitted constants and every check's modelled figure (raw values: the run file
+    holds no ratio), after a row of the published figures."""
     preset = load_preset("zou2021_chip")
-    predicted = [check for check in preset.checks if check.role == "predicted"]
     networks = NetworkCache()  # the paper networks do not depend on the chip: built once
-    rows = []
+    rows = [["published (the paper)", *["" for _ in preset.fits], *[check.published for check in preset.checks]]]
     for name, overrides in ALTERNATIVES.items():
         changed = refitted(preset, overrides)
-        figures = {check.id: modelled_value(changed, check, networks) for check in changed.checks}
         rows.append([name, *[float(get_path(changed.hardware, fit.param)) for fit in preset.fits],
-                     *[figures[check.id] for check in preset.checks],
-                     *[100 * (figures[check.id] / check.published - 1) for check in predicted]])
+                     *[modelled_value(changed, check, networks) for check in changed.checks]])
     record = RunRecord("s1_chip_assumptions")
-    published = ", ".join(f"{check.id} {check.published:g}" for check in preset.checks)
-    record.records(f"zou2021_chip re-fitted on S1's LeNet under each assumption, then the VGG predicted (published: {published})",
-                   ["assumption", *[fit.param for fit in preset.fits], *[check.id for check in preset.checks],
-                    *[f"{check.id} error, %" for check in predicted]], rows)
+    record.records("zou2021_chip re-fitted on S1's LeNet under each assumption, then the VGG predicted",
+                   ["assumption", *[fit.param for fit in preset.fits],
+                    *[f"{check.id} ({check.role}), {FIGURES[check.figure].unit}" for check in preset.checks]], rows)
     return record

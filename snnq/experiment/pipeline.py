@@ -190,7 +190,6 @@ def _fit_and_test(model: nn.Module, data: Any, plain: dict[str, Any], run_dir: P
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
-    from snnq.experiment.console import quiet_dependency_warnings
     from snnq.lit import EpochTimer, QATClassifier, QuantizerEpochCallback
     from snnq.lit.callbacks import QuietProcess
     from snnq.lit.distributed import QuantizerSync, batchnorm_classes, restore_batchnorm
@@ -219,8 +218,7 @@ def _fit_and_test(model: nn.Module, data: Any, plain: dict[str, Any], run_dir: P
         raise ConfigError(f"trainer: {error}") from error
     last = checkpoints / "last.ckpt"
     batchnorms = batchnorm_classes(model)  # trainer.sync_batchnorm swaps them for SyncBatchNorm during the fit
-    with warnings.catch_warnings():
-        quiet_dependency_warnings()
+    with warnings.catch_warnings():  # QuietProcess's filters (in this process and in any it starts) end with the fit
         trainer.fit(module, datamodule=data, ckpt_path=str(last) if last.is_file() else None, weights_only=True)
         timer.collect(trainer)  # ddp_spawn: the fit ran in other processes; rank 0 sent its weights and these back
         sync.collect(trainer)

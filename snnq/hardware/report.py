@@ -172,12 +172,11 @@ def write_report(run_dir: str | os.PathLike[str], preset: Preset | str, *, seed:
     plot_layer_latency(report, run / "hardware_latency.png")
     plot_tiles(report, run / "hardware_tiles.png")
     if update_results:  # the run's hardware metrics, comparison with the paper and verdict follow the new report
-        from snnq.experiment.results import with_hardware
+        from snnq.experiment.results import with_hardware, write_json
 
         results_path = run / "results.json"
         results = json.loads(results_path.read_text()) if results_path.is_file() else {}
-        results = with_hardware(results, {**summary(report, preset), "written": True})
-        atomic_write_bytes(results_path, json.dumps(results, indent=2).encode())
+        write_json(results_path, with_hardware(results, {**summary(report, preset), "written": True}))
     return report
 
 

@@ -38,8 +38,6 @@ IR_NAMES = {"conv1": "features.0", "maxpool1": "features.2", "conv2": "features.
             "flatten1": "classifier.0", "fc1": "classifier.1", "fc2": "classifier.3", "fc3": "classifier.5"}
 STORED_THREADS = 2
 """The CPU threads of the runs that produced the stored figures."""
-S1_CHECKS = {"lenet": "lenet_latency", "vgg": "vgg_latency"}
-"""The zou2021_chip check whose network options store each S1 network's activity."""
 S1_VGG_EPOCHS = 4
 """The epochs of the ``bench s1_activity`` VGG run stored in zou2021_chip.yaml (its VGG checks' comment)."""
 
@@ -81,14 +79,14 @@ def test_stored_s0_lenet_rates_are_what_a_converted_lenet_measures(shared_data, 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("network", list(S1_CHECKS))
+@pytest.mark.parametrize("network", ["lenet", "vgg"])
 def test_stored_s1_activity_is_what_bench_s1_activity_measures(network, tmp_path, monkeypatch):
     from bench import s1_activity
 
     monkeypatch.setattr(s1_activity, "VGG_EPOCHS", S1_VGG_EPOCHS)
     monkeypatch.setenv("OMP_NUM_THREADS", str(STORED_THREADS))
     _, measured = s1_activity.measure(network, tmp_path)
-    stored = dict(load_preset("zou2021_chip").check(S1_CHECKS[network]).network.options)
+    stored = dict(load_preset("zou2021_chip").check(s1_activity.NETWORKS[network]["checks"][0]).network.options)
     assert set(measured["measured"]) == set(stored["measured"])
     pairs = [(f"{name} {key}", measured["measured"][name][key], counts[key], 1)
              for name, counts in stored["measured"].items() for key in ("spikes", "synops")]

@@ -61,7 +61,7 @@ def test_shape_only_lenet_with_the_ir_counts_models_what_the_ir_models():
     backend = preset.backend_instance(preset.hardware)
     from_ir, from_shapes = backend.evaluate(ir), backend.evaluate(paper_network("s1_lenet_mnist", **options))
     latency, energy = FIGURES["latency_ms"], FIGURES["energy_mj"]
-    assert latency.value(from_shapes, None) == pytest.approx(latency.value(from_ir, None), rel=1e-12)
+    assert latency.value(from_shapes, None) == latency.value(from_ir, None)
     assert energy.value(from_shapes, None) == pytest.approx(energy.value(from_ir, None), rel=1e-4)
     doubled = {**options, "measured": {k: {"spikes": 2 * v["spikes"], "synops": 2 * v["synops"]} for k, v in options["measured"].items()}}
     assert latency.value(backend.evaluate(paper_network("s1_lenet_mnist", **doubled)), None) > 1.2 * latency.value(from_ir, None)
